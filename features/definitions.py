@@ -1,0 +1,189 @@
+"""How a feature is declared: a named function whose docstring is its business definition.
+
+A family is one function decorated with :func:`feature`; its name template (``orders_{w}d``) and
+its docstring (``Orders placed in [as_of − {w} days, as_of).``) are expanded for each window in
+``FeatureSettings.windows_days`` and each event type, so a family is defined once and the feature
+dictionary is generated from the code. The function returns a SQL expression:
+
+- ``kind="aggregate"``: an aggregate over one source's rows before ``as_of``. The rows offer
+  ``age_us`` (microseconds between the record and ``as_of``, always > 0), ``week_back``
+  (0 for the most recent 7 days), and the source's own columns (see ``builder``).
+- ``kind="derived"``: a scalar over other features of the same customer and cutoff.
+
+Expressions are written in DuckDB SQL and kept to constructs that sqlglot transpiles to Spark SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Source = Literal["transactions", "events", "campaigns", "customers"]
+Kind = Literal["aggregate", "derived"]
+
+DAY_US = 86_400_000_000
+WEEK_US = 7 * DAY_US
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature column: its SQL, its meaning, and where it comes from."""
+
+    name: str
+    expression: str
+    meaning: str
+    unit: str
+    family: str
+    source: Source
+    kind: Kind
+    window_days: int | None = None
+    #: Value for customers with no rows in the source (counts are 0; "days since" stays NULL).
+    fill: float | None = None
+
+
+@dataclass(frozen=True)
+class Family:
+    """A parametrised definition; ``expand`` yields its features for given windows and types."""
+
+    template: str
+    build: Callable[..., str]
+    doc: str
+    unit: str
+    source: Source
+    kind: Kind
+    fill: float | None
+    windowed: bool
+    per_event_type: bool
+    #: ``table`` or ``table.column`` the family needs; without them it is left out.
+    requires: tuple[str, ...]
+
+    def expand(
+        self, windows: tuple[int, ...], event_types: tuple[str, ...], weeks: int
+    ) -> list[Feature]:
+        """The concrete features of this family."""
+        ws: tuple[int | None, ...] = windows if self.windowed else (None,)
+        es: tuple[str | None, ...] = event_types if self.per_event_type else (None,)
+        n = weeks if "{n}" in self.template else None
+        out = []
+        for e in es:
+            for w in ws:
+                args = {k: v for k, v in (("e", e), ("w", w), ("n", n)) if v is not None}
+                out.append(
+                    Feature(
+                        name=self.template.format(**args),
+                        expression=self.build(**args),
+                        meaning=self.doc.format(**args),
+                        unit=self.unit,
+                        family=self.template.replace("{w}", "N")
+                        .replace("{e}", "EVENT")
+                        .replace("{n}", "N"),
+                        source=self.source,
+                        kind=self.kind,
+                        window_days=w,
+                        fill=self.fill,
+                    )
+                )
+        return out
+
+
+FAMILIES: list[Family] = []
+
+
+def feature(
+    template: str,
+    *,
+    unit: str,
+    source: Source,
+    kind: Kind = "aggregate",
+    fill: float | None = None,
+    requires: tuple[str, ...] = (),
+) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """Register a feature family.
+
+    In the template, ``{w}`` is a window in days, ``{e}`` an event type and ``{n}`` the number of
+    weeks of a trend slope; the docstring uses the same fields.
+    """
+
+    def register(build: Callable[..., str]) -> Callable[..., str]:
+        doc = " ".join((build.__doc__ or "").split())
+        if not doc:
+            raise TypeError(f"feature family {template!r} needs a docstring (its definition)")
+        FAMILIES.append(
+            Family(
+                template=template,
+                build=build,
+                doc=doc,
+                unit=unit,
+                source=source,
+                kind=kind,
+                fill=fill,
+                windowed="{w}" in template,
+                per_event_type="{e}" in template,
+                requires=requires,
+            )
+        )
+        return build
+
+    return register
+
+
+def window_us(days: int) -> int:
+    """A window of ``days`` in microseconds, the unit of ``age_us``."""
+    return days * DAY_US
+
+
+def in_window(days: int) -> str:
+    """SQL condition: the record lies in ``[as_of − days, as_of)``."""
+    return f"age_us <= {window_us(days)}"
+
+
+def in_previous_window(days: int) -> str:
+    """SQL condition: the record lies in ``[as_of − 2·days, as_of − days)``."""
+    return f"age_us > {window_us(days)} AND age_us <= {window_us(2 * days)}"
+
+
+def relative_change(recent: str, previous: str) -> str:
+    """(recent − previous) / (recent + previous): −1 gone, 0 flat, +1 new; NULL when both are 0."""
+    return f"({recent} - {previous}) / nullif({recent} + {previous}, 0)"
+
+
+def weekly_slope(value: str, condition: str, weeks: int) -> str:
+    """Least-squares slope of a weekly series over the last ``weeks`` weeks, per week.
+
+    The series runs oldest to newest with zeros for empty weeks. Because the centred week index
+    sums to zero over the series, the slope is Σ (k − k̄)·y / Σ (k − k̄)², and every record adds
+    its own term: one pass, no calendar of empty weeks.
+    """
+    k_bar = (weeks - 1) / 2
+    sxx = weeks * (weeks * weeks - 1) / 12
+    k = f"({weeks - 1} - week_back)"
+    return (
+        f"coalesce(sum(({k} - {k_bar}) * {value}) "
+        f"FILTER (WHERE week_back < {weeks} AND {condition}), 0) / {sxx}"
+    )
+
+
+def sql_identifier(text: str) -> str:
+    """A lower-case SQL identifier made from arbitrary text (event types, attribute names)."""
+    ident = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+    if not ident or ident[0].isdigit():
+        ident = f"x_{ident}"
+    return ident
+
+
+__all__ = [
+    "DAY_US",
+    "FAMILIES",
+    "WEEK_US",
+    "Family",
+    "Feature",
+    "feature",
+    "in_previous_window",
+    "in_window",
+    "relative_change",
+    "sql_identifier",
+    "weekly_slope",
+    "window_us",
+]

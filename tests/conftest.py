@@ -1,0 +1,15 @@
+"""Session-wide fixtures: one small seeded synthetic world, shared read-only by the tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from features import SyntheticWorld, simulate
+
+
+@pytest.fixture(scope="session")
+def small_world() -> SyntheticWorld:
+    """3,000 customers over two years; treat as read-only."""
+    return simulate(3000, datetime(2023, 1, 1), datetime(2025, 1, 1), seed=11)

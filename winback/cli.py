@@ -1,0 +1,313 @@
+"""The ``winback`` command: one Typer app, one thin command per stage.
+
+Each command parses options, builds settings, calls one library function and prints a summary
+whose counts add up. A :class:`WinbackError` becomes one clear line on stderr and exit code 1;
+``--debug`` shows the traceback instead.
+
+Exit codes: 0 success, 1 a problem with the data, settings or files (the message says what to
+do), 2 a usage error (unknown option, missing argument).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+
+from features import (
+    Dataset,
+    WinbackError,
+    build_features,
+    build_segments,
+    build_snapshots,
+    describe_features,
+    load_dataset,
+    load_summary,
+    plan_features,
+    simulate,
+    write_features,
+    write_frame,
+    write_quarantine,
+    write_world,
+)
+from features.builder import to_utc_naive
+from winback import __version__
+from winback.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="winback",
+    help="Churn prediction and win-back: point-in-time features, segments and training data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False, "quiet": False}
+
+
+class OnBadRows(StrEnum):
+    """What to do with rows that break the data contract."""
+
+    stop = "stop"
+    quarantine = "quarantine"
+
+
+class FileFormat(StrEnum):
+    """File format of the simulated tables."""
+
+    parquet = "parquet"
+    csv = "csv"
+
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="winback.toml with data sources and settings.")
+]
+TxOpt = Annotated[
+    Path | None, typer.Option(help="Transactions file (CSV/Parquet); overrides the config.")
+]
+EvOpt = Annotated[Path | None, typer.Option(help="Engagement events file; overrides the config.")]
+CuOpt = Annotated[Path | None, typer.Option(help="Customers file; overrides the config.")]
+CaOpt = Annotated[Path | None, typer.Option(help="Campaigns (offer history) file.")]
+BadOpt = Annotated[
+    OnBadRows,
+    typer.Option(
+        help="stop: refuse bad rows with a message naming file, row and column. "
+        "quarantine: leave them out and write them beside the output."
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"winback {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option(help="Show tracebacks for errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Predict which customers are slipping away, what they are worth, and why."""
+    _state["debug"] = debug
+    _state["quiet"] = quiet
+    out.quiet = quiet
+
+
+@contextmanager
+def _step(text: str) -> Iterator[None]:
+    start = time.perf_counter()
+    with out.status(text):
+        yield
+    out.print(f"[green]✓[/] {text} [dim]({time.perf_counter() - start:.1f}s)[/]")
+
+
+def _settings(
+    config: Path | None,
+    transactions: Path | None = None,
+    events: Path | None = None,
+    customers: Path | None = None,
+    campaigns: Path | None = None,
+) -> Settings:
+    overrides = {
+        name: path
+        for name, path in (
+            ("transactions", transactions),
+            ("events", events),
+            ("customers", customers),
+            ("campaigns", campaigns),
+        )
+        if path is not None
+    }
+    settings = load_settings(config, overrides)
+    if settings.data.transactions is None:
+        raise WinbackError(
+            "no transactions to read: pass --transactions PATH or --config winback.toml "
+            "with a [data.transactions] section"
+        )
+    return settings
+
+
+def _load(settings: Settings, on_bad_rows: OnBadRows, beside: Path | None) -> Dataset:
+    with _step("Reading and checking the data"):
+        dataset = load_dataset(settings.data, on_bad_rows=on_bad_rows.value)
+    if beside is not None and not dataset.rejects.empty:
+        write_quarantine(dataset, beside)
+    out.print(load_summary(dataset))
+    return dataset
+
+
+@app.command("simulate")
+def simulate_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the tables.")],
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 5000,
+    start: Annotated[str, typer.Option(help="First day of the history (YYYY-MM-DD).")] = (
+        "2023-01-01"
+    ),
+    end: Annotated[str, typer.Option(help="Day after the last day (YYYY-MM-DD).")] = "2025-01-01",
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 0,
+    fmt: Annotated[FileFormat, typer.Option("--format", help="File format.")] = (
+        FileFormat.parquet
+    ),
+) -> None:
+    """Write a synthetic customer world: transactions, events, customers, campaigns and truth."""
+    first, last = to_utc_naive(start), to_utc_naive(end)
+    if last <= first:
+        raise WinbackError(f"--end {end} must be after --start {start}")
+    with _step(f"Simulating {customers:,} customers from {start} to {end}"):
+        world = simulate(customers, first, last, seed=seed)
+    with _step(f"Writing {fmt.value} files to {out_dir}"):
+        paths = write_world(world, out_dir, fmt=fmt.value)
+    for name, path in paths.items():
+        out.print(f"  {name:<13} {len(getattr(world, name)):>12,} rows  {path}")
+
+
+@app.command("check")
+def check_cmd(
+    config: ConfigOpt = None,
+    transactions: TxOpt = None,
+    events: EvOpt = None,
+    customers: CuOpt = None,
+    campaigns: CaOpt = None,
+    on_bad_rows: BadOpt = OnBadRows.stop,
+    quarantine_dir: Annotated[
+        Path, typer.Option(help="Where quarantined rows are written.")
+    ] = Path(),
+) -> None:
+    """Read the data, check it against the contract, and report what would be used."""
+    settings = _settings(config, transactions, events, customers, campaigns)
+    dataset = _load(settings, on_bad_rows, quarantine_dir)
+    for key, value in dataset.fingerprint().items():
+        out.print(f"  {key:<16} {value}")
+
+
+@app.command("features")
+def features_cmd(
+    as_of: Annotated[
+        str | None, typer.Option(help="Cutoff: features use records strictly before it.")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Output file, .parquet or .csv.")
+    ] = None,
+    describe: Annotated[
+        bool, typer.Option(help="Print the feature dictionary (name, meaning, window, unit).")
+    ] = False,
+    config: ConfigOpt = None,
+    transactions: TxOpt = None,
+    events: EvOpt = None,
+    customers: CuOpt = None,
+    campaigns: CaOpt = None,
+    on_bad_rows: BadOpt = OnBadRows.stop,
+) -> None:
+    """Build point-in-time features as of a cutoff, one row per customer known before it."""
+    if describe:
+        has_data = config is not None or transactions is not None
+        settings = (
+            _settings(config, transactions, events, customers, campaigns)
+            if has_data
+            else (load_settings(None))
+        )
+        plan = None
+        if has_data:
+            dataset = load_dataset(settings.data, on_bad_rows=on_bad_rows.value)
+            until = to_utc_naive(as_of) if as_of else None
+            plan = plan_features(dataset, settings.features, until=until)
+        print(describe_features(settings.features, plan).to_string(index=False))
+        return
+    if as_of is None or out_file is None:
+        raise WinbackError("features needs --as-of DATE and --out FILE (or --describe)")
+    settings = _settings(config, transactions, events, customers, campaigns)
+    dataset = _load(settings, on_bad_rows, out_file.parent)
+    with _step(f"Building features as of {as_of}"):
+        rows, plan = write_features(dataset, as_of, out_file, settings.features)
+    out.print(f"Wrote {rows:,} customers × {len(plan.columns)} features to {out_file}")
+
+
+@app.command("segments")
+def segments_cmd(
+    as_of: Annotated[str, typer.Option(help="Cutoff: segments use records strictly before it.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Output file, .parquet or .csv.")],
+    config: ConfigOpt = None,
+    transactions: TxOpt = None,
+    events: EvOpt = None,
+    customers: CuOpt = None,
+    campaigns: CaOpt = None,
+    on_bad_rows: BadOpt = OnBadRows.stop,
+) -> None:
+    """Lifecycle stage, value segment and RFM scores per customer as of a cutoff."""
+    settings = _settings(config, transactions, events, customers, campaigns)
+    dataset = _load(settings, on_bad_rows, out_file.parent)
+    with _step(f"Segmenting customers as of {as_of}"):
+        frame = build_features(dataset, as_of, settings.features)
+        segments = build_segments(dataset, frame, settings.segments)
+        write_frame(segments, out_file)
+    out.print(f"Wrote {len(segments):,} customers to {out_file}")
+    for column in ("lifecycle_stage", "value_segment"):
+        counts = segments[column].value_counts()
+        out.print(f"  {column}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+@app.command("snapshots")
+def snapshots_cmd(
+    out_file: Annotated[Path, typer.Option("--out", help="Output file, .parquet or .csv.")],
+    as_of: Annotated[
+        str | None, typer.Option(help="Use only records before this date (a backtest).")
+    ] = None,
+    config: ConfigOpt = None,
+    transactions: TxOpt = None,
+    events: EvOpt = None,
+    customers: CuOpt = None,
+    campaigns: CaOpt = None,
+    on_bad_rows: BadOpt = OnBadRows.stop,
+) -> None:
+    """Stack features and labels at every calendar cutoff: the training set."""
+    settings = _settings(config, transactions, events, customers, campaigns)
+    dataset = _load(settings, on_bad_rows, out_file.parent)
+    with _step("Building snapshots"):
+        snaps = build_snapshots(
+            dataset,
+            features=settings.features,
+            labels=settings.labels,
+            snapshots=settings.snapshots,
+            as_of=as_of,
+        )
+        write_frame(snaps.frame, out_file)
+    out.print(
+        f"Wrote {len(snaps.frame):,} rows ({len(snaps.cutoffs)} cutoffs "
+        f"{snaps.cutoffs[0]:%Y-%m-%d} … {snaps.cutoffs[-1]:%Y-%m-%d}, labels observed until "
+        f"{snaps.observed_until:%Y-%m-%d}) to {out_file}"
+    )
+
+
+def main() -> None:
+    """Entry point: run the app and turn a WinbackError into one clear line."""
+    try:
+        app(standalone_mode=False)
+    except WinbackError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:  # usage errors, with standalone_mode=False
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+__all__ = ["app", "main"]
