@@ -19,7 +19,15 @@ import pandas as pd
 # Imported for their side effect: each module registers its feature families.
 from features import campaign_exposure, engagement, profile, rfm  # noqa: F401
 from features.dataset import Dataset
-from features.definitions import DAY_US, FAMILIES, WEEK_US, Feature, Source, sql_identifier
+from features.definitions import (
+    DAY_US,
+    FAMILIES,
+    WEEK_US,
+    Feature,
+    Source,
+    micros_between,
+    sql_identifier,
+)
 from features.errors import SettingsError
 from features.output import write_query
 from features.settings import FeatureSettings
@@ -165,14 +173,13 @@ def prepare_orders(dataset: Dataset) -> str:
                    {", coalesce(discount, 0) AS discount" if has["discount"] else ""}
             FROM transactions
         """
+    previous = 'lag("timestamp") OVER (PARTITION BY customer_id, amount >= 0 ORDER BY "timestamp")'
     dataset.con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {ORDERS_TABLE} AS
         WITH rows AS ({rows})
         SELECT *, amount >= 0 AS is_order,
                CASE WHEN amount >= 0 THEN
-                   (epoch_us("timestamp") - epoch_us(lag("timestamp") OVER (
-                        PARTITION BY customer_id, amount >= 0 ORDER BY "timestamp")))
-                   / {DAY_US}
+                   {micros_between(previous, '"timestamp"')} / {DAY_US}
                END AS gap_days
         FROM rows
     """)
@@ -194,7 +201,7 @@ def set_cutoffs(dataset: Dataset, cutoffs: Iterable[date | datetime | str]) -> l
 
 def _aged(table: str, columns: str) -> str:
     """Rows of ``table`` joined to every cutoff they precede, with their age at that cutoff."""
-    age = 'epoch_us(c.as_of) - epoch_us(t."timestamp")'
+    age = micros_between('t."timestamp"', "c.as_of")
     return f"""
         SELECT t.customer_id, c.as_of, {age} AS age_us,
                CAST(floor(({age} - 1) / {WEEK_US}) AS BIGINT) AS week_back{columns}
@@ -263,7 +270,7 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
     if has_signup:
         ctes.append(f"""su AS (
             SELECT s.customer_id, c.as_of,
-                   epoch_us(c.as_of) - epoch_us(s.signup_date) AS _first_seen_us
+                   {micros_between("s.signup_date", "c.as_of")} AS _first_seen_us
             FROM customers s JOIN {CUTOFFS_TABLE} c ON s.signup_date < c.as_of
         )""")
     # Campaign records alone do not make a customer known: an offer is our action, not theirs.

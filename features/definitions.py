@@ -165,6 +165,11 @@ def weekly_slope(value: str, condition: str, weeks: int) -> str:
     )
 
 
+def micros_between(start: str, end: str) -> str:
+    """SQL: microseconds from ``start`` to ``end`` (both timestamps), in a form Spark SQL shares."""
+    return f"date_diff('microsecond', {start}, {end})"
+
+
 def sql_identifier(text: str) -> str:
     """A lower-case SQL identifier made from arbitrary text (event types, attribute names)."""
     ident = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
@@ -182,6 +187,7 @@ __all__ = [
     "feature",
     "in_previous_window",
     "in_window",
+    "micros_between",
     "relative_change",
     "sql_identifier",
     "weekly_slope",

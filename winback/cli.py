@@ -18,7 +18,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -49,8 +48,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: long paths and counts stay on one line when output goes to a file or a pipe.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False, "quiet": False}
 
 
@@ -143,9 +143,9 @@ def _settings(
 def _load(settings: Settings, on_bad_rows: OnBadRows, beside: Path | None) -> Dataset:
     with _step("Reading and checking the data"):
         dataset = load_dataset(settings.data, on_bad_rows=on_bad_rows.value)
-    if beside is not None and not dataset.rejects.empty:
-        write_quarantine(dataset, beside)
-    out.print(load_summary(dataset))
+    # Written every run: it also removes a stale quarantine file once its rows have been fixed.
+    written = write_quarantine(dataset, beside) if beside is not None else None
+    out.print(load_summary(dataset, written))
     return dataset
 
 
@@ -190,7 +190,7 @@ def check_cmd(
     settings = _settings(config, transactions, events, customers, campaigns)
     dataset = _load(settings, on_bad_rows, quarantine_dir)
     for key, value in dataset.fingerprint().items():
-        out.print(f"  {key:<16} {value}")
+        out.print(f"  {key:<18} {value}")
 
 
 @app.command("features")
@@ -294,20 +294,12 @@ def snapshots_cmd(
 def main() -> None:
     """Entry point: run the app and turn a WinbackError into one clear line."""
     try:
-        app(standalone_mode=False)
+        app()
     except WinbackError as exc:
         if _state["debug"]:
             raise
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except click.ClickException as exc:  # usage errors, with standalone_mode=False
-        exc.show()
-        sys.exit(exc.exit_code)
 
 
 __all__ = ["app", "main"]

@@ -1,0 +1,129 @@
+"""The winback command as a user runs it: a real process, real files, exit codes and messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+WINBACK = str(Path(sys.executable).with_name("winback"))
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [WINBACK, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli")
+    done = run(
+        "simulate", "--customers", "300", "--start", "2023-01-01", "--end", "2024-07-01",
+        "--seed", "3", "--out", "data", "--format", "csv", cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def test_simulate_writes_every_table(world: Path) -> None:
+    names = {p.name for p in (world / "data").iterdir()}
+    assert names == {
+        "transactions.csv", "events.csv", "customers.csv", "campaigns.csv", "ground_truth.csv"
+    }  # fmt: skip
+
+
+def test_features_from_paths_without_a_config(world: Path) -> None:
+    done = run(
+        "features", "--transactions", "data/transactions.csv", "--events", "data/events.csv",
+        "--customers", "data/customers.csv", "--as-of", "2024-03-01", "--out", "f.csv", cwd=world,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    features = pd.read_csv(world / "f.csv")
+    assert features["customer_id"].is_unique
+    assert {"days_since_last_order", "visit_30d", "attr_country"} <= set(features.columns)
+    assert f"Wrote {len(features):,} customers" in done.stdout
+    assert "read " in done.stdout and "quarantined 0" in done.stdout
+
+
+def test_snapshots_and_segments_from_a_config(world: Path) -> None:
+    (world / "w.toml").write_text(
+        '[data.transactions]\npath = "data/transactions.csv"\n'
+        "[snapshots]\nmin_history_days = 120\n[labels]\nhorizon_days = 60\n"
+    )
+    elsewhere = world / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    # Relative paths in the config are relative to the config, not the working directory.
+    done = run("snapshots", "--config", "../w.toml", "--out", "s.parquet", cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    snaps = pd.read_parquet(elsewhere / "s.parquet")
+    assert {"churned", "spend_period_3", "orders_90d"} <= set(snaps.columns)
+    assert snaps["as_of"].nunique() > 3
+    done = run(
+        "segments", "--config", "../w.toml", "--as-of", "2024-03-01", "--out", "g.csv",
+        cwd=elsewhere,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    segments = pd.read_csv(elsewhere / "g.csv")
+    assert set(segments["lifecycle_stage"]) <= {
+        "prospect", "new", "growing", "stable", "declining", "churned"
+    }  # fmt: skip
+
+
+def test_a_bad_row_stops_the_run_with_one_line_naming_file_row_and_column(world: Path) -> None:
+    bad = world / "bad.csv"
+    bad.write_text(
+        "customer_id,timestamp,amount\nC1,2024-01-02,10\nC2,2024-01-03,abc\nC3,2024-01-04,5\n"
+    )
+    done = run("features", "--transactions", "bad.csv", "--as-of", "2024-02-01", "--out",
+               "x.csv", cwd=world)  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "bad.csv row 3, column 'amount'" in done.stderr
+    assert "--on-bad-rows quarantine" in done.stderr
+    assert not (world / "x.csv").exists()
+
+
+def test_quarantine_goes_on_and_writes_the_rejected_rows_beside_the_output(world: Path) -> None:
+    bad = world / "bad2.csv"
+    bad.write_text(
+        "customer_id,timestamp,amount\nC1,2024-01-02,10\nC2,2024-01-03,abc\nC3,2024-01-04,5\n"
+    )
+    out = world / "q"
+    done = run("features", "--transactions", "bad2.csv", "--as-of", "2024-02-01", "--out",
+               "q/x.csv", "--on-bad-rows", "quarantine", cwd=world)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "read 3 = used 2 + quarantined 1" in done.stdout
+    assert len(pd.read_csv(out / "x.csv")) == 2
+    quarantined = [p for p in out.iterdir() if "quarantine" in p.name]
+    assert len(quarantined) == 1
+    rows = pd.read_csv(quarantined[0])
+    assert rows["row"].tolist() == [3]
+
+
+def test_describe_prints_the_dictionary_from_the_code(world: Path) -> None:
+    done = run("features", "--describe", cwd=world)
+    assert done.returncode == 0, done.stderr
+    assert "days_since_last_order" in done.stdout
+    assert "Orders placed in [as_of − 90 days, as_of)." in done.stdout
+
+
+def test_usage_errors_exit_2_and_version_prints(world: Path) -> None:
+    assert run("features", "--no-such-option", cwd=world).returncode == 2
+    version = run("--version", cwd=world)
+    assert version.returncode == 0
+    assert version.stdout.startswith("winback ")
+
+
+def test_missing_arguments_and_files_are_one_line_errors(world: Path) -> None:
+    done = run("features", "--transactions", "nope.csv", "--as-of", "2024-01-01", "--out",
+               "x.csv", cwd=world)  # fmt: skip
+    assert done.returncode == 1
+    assert "nope.csv" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = run("features", "--transactions", "data/transactions.csv", cwd=world)
+    assert done.returncode == 1
+    assert "--as-of" in done.stderr
