@@ -28,6 +28,7 @@ from features.definitions import (
     micros_between,
     sql_identifier,
 )
+from features.engagement import event_partials
 from features.errors import SettingsError
 from features.output import write_query
 from features.settings import FeatureSettings
@@ -46,6 +47,8 @@ class FeaturePlan:
     event_types: dict[str, str]
     #: Output column → customer attribute column in the data.
     attributes: dict[str, str]
+    windows_days: tuple[int, ...] = FeatureSettings().windows_days
+    trend_weeks: int = FeatureSettings().trend_weeks
 
     @property
     def columns(self) -> list[str]:
@@ -97,7 +100,13 @@ def plan_features(
     if len(names) != len(set(names)):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise SettingsError(f"feature names collide: {dupes} (rename the event types)")
-    return FeaturePlan(tuple(features), event_types, _choose_attributes(dataset, settings))
+    return FeaturePlan(
+        tuple(features),
+        event_types,
+        _choose_attributes(dataset, settings),
+        settings.windows_days,
+        settings.trend_weeks,
+    )
 
 
 def _choose_event_types(
@@ -155,7 +164,7 @@ def prepare_orders(dataset: Dataset) -> str:
         return ORDERS_TABLE
     has = {c: dataset.has("transactions", c) for c in ("order_id", "cost", "category", "discount")}
     cost = "coalesce(cost, 0)" if has["cost"] else "0"
-    if has["order_id"]:
+    if has["order_id"] and dataset.order_lines:
         # Lines of one order share customer, order id and timestamp; a refund stamped later under
         # the same order id stays a separate (negative) row, so no future value is pulled back.
         rows = f"""
@@ -240,19 +249,24 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
     ]
     parts = ["tx"]
     if dataset.has("events"):
-        key = "CASE t.event_type " + " ".join(
-            f"WHEN '{raw.replace(chr(39), chr(39) * 2)}' THEN '{k}'"
-            for k, raw in plan.event_types.items()
+        keys = list(plan.event_types.items())
+        # Grouping on a small integer is much cheaper than on the text of the type.
+        code = " ".join(
+            f"WHEN '{raw.replace(chr(39), chr(39) * 2)}' THEN {i}"
+            for i, (_, raw) in enumerate(keys)
         )
-        key = f"{key} END" if plan.event_types else "CAST(NULL AS VARCHAR)"
-        ctes.append(
-            _aggregate(
-                "ev",
-                _aged("events", f", {key} AS event_key"),
-                plan.by_source("events"),
-                "max(age_us)",
-            )
-        )
+        code = f"CASE t.event_type {code} END" if keys else "CAST(NULL AS INTEGER)"
+        name = " ".join(f"WHEN {i} THEN '{k}'" for i, (k, _) in enumerate(keys))
+        key = f"CASE event_code {name} END" if keys else "CAST(NULL AS VARCHAR)"
+        partials = event_partials(plan.windows_days, plan.trend_weeks)
+        # Two steps: one pass over the raw events per (customer, cutoff, type), then features.
+        per_type = f"""
+            SELECT customer_id, as_of, {key} AS event_key,
+                   {", ".join(f"{expr} AS {name}" for name, expr in partials.items())}
+            FROM ({_aged("events", f", {code} AS event_code")})
+            GROUP BY customer_id, as_of, event_code
+        """
+        ctes.append(_aggregate("ev", per_type, plan.by_source("events"), "max(first_age_us)"))
         parts.append("ev")
     if dataset.has("campaigns"):
         treated = "coalesce(t.treated, FALSE)" if dataset.has("campaigns", "treated") else "TRUE"

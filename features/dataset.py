@@ -57,6 +57,9 @@ class Dataset:
     )
     #: Customer attribute columns available as categoricals.
     attributes: tuple[str, ...] = ()
+    #: Whether some order_id occurs on more than one transaction row (line-item data); when
+    #: False the builder treats every row as its own order and skips grouping lines.
+    order_lines: bool = True
     #: Derived tables already built in ``con`` (e.g. the orders table), built once per dataset.
     prepared: set[str] = field(default_factory=set)
 

@@ -158,7 +158,8 @@ def weekly_slope(value: str, condition: str, weeks: int) -> str:
     """
     k_bar = (weeks - 1) / 2
     sxx = weeks * (weeks * weeks - 1) / 12
-    k = f"({weeks - 1} - week_back)"
+    # DOUBLE, not the DECIMAL a literal like 5.5 would give: decimal arithmetic is far slower.
+    k = f"CAST({weeks - 1} - week_back AS DOUBLE)"
     return (
         f"coalesce(sum(({k} - {k_bar}) * {value}) "
         f"FILTER (WHERE week_back < {weeks} AND {condition}), 0) / {sxx}"

@@ -18,7 +18,8 @@ from typing import Literal
 import duckdb
 import pandas as pd
 
-from features.contract import TablePlan, check_table, plan_table
+from features.checks import check_table
+from features.contract import TablePlan, plan_table
 from features.dataset import REJECT_COLUMNS, Dataset, TableReport
 from features.errors import DataContractError, DataSourceError, SettingsError
 from features.readers import RawTable, read_frame, read_source, release
@@ -136,6 +137,7 @@ def _load(
         },
         rejects=rejects,
         attributes=checks["customers"].attributes if "customers" in checks else (),
+        order_lines=transactions.order_lines,
     )
 
 
@@ -210,7 +212,7 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def load_summary(dataset: Dataset, quarantine_files: Mapping[str, Path] | None = None) -> str:
+def load_summary(dataset: Dataset, quarantine_files: Mapping[TableName, Path] | None = None) -> str:
     """Per table "read N = used U + quarantined Q", and where quarantined rows were written."""
     lines = []
     for table, report in dataset.reports.items():

@@ -1,6 +1,6 @@
 """Raw reading: get a source's rows into DuckDB as they are, numbered as the user sees them.
 
-Readers neither type nor check anything; :mod:`features.contract` does that in SQL over the raw
+Readers neither type nor check anything; :mod:`features.checks` does that in SQL over the raw
 relation a reader leaves in the connection. Every raw relation has the source's columns plus
 :data:`ROW`, the row number used in messages:
 
@@ -29,7 +29,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import sqlalchemy as sa
 
 from features.errors import DataContractError, DataSourceError
 from features.settings import SourceSettings, TableName
@@ -350,6 +349,9 @@ def _read_sqlalchemy(
     con: duckdb.DuckDBPyConnection, table: TableName, source: SourceSettings
 ) -> RawTable:
     assert source.url is not None
+    # Imported here: SQLAlchemy costs a quarter second at start-up, and most runs read files.
+    import sqlalchemy as sa  # noqa: PLC0415
+
     try:
         url = sa.engine.make_url(source.url)
         shown = url.render_as_string(hide_password=True)

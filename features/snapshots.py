@@ -99,7 +99,8 @@ def build_snapshots(
     frame = build_features(dataset, cutoffs, features, plan=plan)
     target = build_labels(dataset, frame[["customer_id", "as_of"]], labels, end)
     stacked = frame.merge(target, on=["customer_id", "as_of"], how="left", validate="1:1")
-    return Snapshots(stacked, plan, cutoffs, end, [c for c in target if c not in frame])
+    labels_only = [str(c) for c in target.columns if c not in frame.columns]
+    return Snapshots(stacked, plan, cutoffs, end, labels_only)
 
 
 __all__ = [

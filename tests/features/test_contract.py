@@ -542,3 +542,35 @@ def test_stop_leaves_no_half_loaded_tables(tmp_path: Path) -> None:
     with pytest.raises(DataContractError):
         load_dataset(tx(write(tmp_path, GOOD + "C3,x,1,O3\n")), con=con)
     assert con.sql("SELECT count(*) FROM duckdb_tables()").fetchall() == [(0,)]
+
+
+# --- whether orders have several lines -----------------------------------------------------------
+
+
+def test_one_row_per_order_id_has_no_order_lines(tmp_path: Path) -> None:
+    assert load_dataset(tx(write(tmp_path, GOOD))).order_lines is False
+
+
+def test_an_order_id_on_several_rows_has_order_lines(tmp_path: Path) -> None:
+    body = GOOD + "C1,2024-03-01,5.0,O1\n"
+    assert load_dataset(tx(write(tmp_path, body))).order_lines is True
+
+
+def test_without_order_ids_there_are_no_order_lines(tmp_path: Path) -> None:
+    body = "customer_id,timestamp,amount\nC1,2024-03-01,10\nC1,2024-03-01,10\n"
+    assert load_dataset(tx(write(tmp_path, body))).order_lines is False
+
+
+def test_order_lines_count_only_clean_rows(tmp_path: Path) -> None:
+    # Row 5 repeats row 4 and is quarantined, which leaves O3 on a single clean row.
+    body = GOOD + "C3,2024-03-03,10,O3\nC3,2024-03-03,10,O3\n"
+    ds = quarantine(tx(write(tmp_path, body)))
+    assert problems(ds) == [(5, None, "duplicate_row")]
+    assert ds.order_lines is False
+
+
+def test_equal_rows_without_an_order_id_among_rows_with_one_are_duplicates(tmp_path: Path) -> None:
+    body = GOOD + "C3,2024-03-03,10,\nC3,2024-03-03,10,\n"
+    ds = quarantine(tx(write(tmp_path, body)))
+    assert problems(ds) == [(5, None, "duplicate_row")]
+    assert ds.order_lines is False

@@ -226,3 +226,56 @@ def test_loading_leaves_only_the_clean_tables(tmp_path: Path) -> None:
     load_dataset(DataSettings(transactions=SourceSettings(path=path)), con=con)
     assert all_rows(con, "SELECT table_name FROM duckdb_tables()") == [("transactions",)]
     assert all_rows(con, "SELECT count(*) FROM duckdb_views() WHERE NOT internal") == [(0,)]
+
+
+def test_parquet_typed_values_are_trimmed_and_checked_without_text_parsing(
+    tmp_path: Path,
+) -> None:
+    data = frame()
+    data["customer_id"] = [" 101", "102 ", "103"]
+    data["timestamp"] = data["timestamp"].dt.tz_localize("UTC")
+    path = tmp_path / "tx.parquet"
+    data.to_parquet(path)
+    ds = load_dataset(DataSettings(transactions=SourceSettings(path=path)))
+    assert all_rows(ds.con, 'SELECT customer_id, "timestamp" FROM transactions ORDER BY 1') == [
+        ("101", datetime(2024, 3, 1, 12)),
+        ("102", datetime(2024, 3, 2, 12)),
+        ("103", datetime(2024, 7, 1)),
+    ]
+    assert ds.order_lines is False
+
+
+def test_parquet_typed_timestamps_out_of_range_or_blank_ids_are_rejected(tmp_path: Path) -> None:
+    data = frame()
+    data["customer_id"] = ["101", "  ", "103"]
+    data["timestamp"] = pd.to_datetime(
+        ["2024-03-01 12:00", "2024-03-02 12:00", "1850-07-01 00:00"]
+    ).tz_localize("UTC")
+    path = tmp_path / "tx.parquet"
+    data.to_parquet(path)
+    ds = load_dataset(
+        DataSettings(transactions=SourceSettings(path=path)), on_bad_rows="quarantine"
+    )
+    assert list(ds.rejects[["row", "check"]].itertuples(index=False, name=None)) == [
+        (2, "missing"),
+        (3, "date_range"),
+    ]
+    assert "year 1850 is outside 1900–2200" in ds.rejects["message"].iloc[1]
+    assert ds.reports["transactions"].rows_used == 1
+
+
+def test_infinite_typed_timestamps_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "tx.parquet"
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT * FROM (VALUES ('1', TIMESTAMPTZ '2024-03-01 00:00:00+00', 1.0), "
+        "('2', 'infinity'::TIMESTAMPTZ, 2.0)) AS t(customer_id, \"timestamp\", amount)) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    con.close()
+    ds = load_dataset(
+        DataSettings(transactions=SourceSettings(path=path)), on_bad_rows="quarantine"
+    )
+    assert list(ds.rejects[["row", "check"]].itertuples(index=False, name=None)) == [
+        (2, "date_range")
+    ]
