@@ -19,6 +19,7 @@ from features.output import write_frame
 from features.segments import build_segments
 from features.settings import (
     DataSettings,
+    EngineSettings,
     FeatureSettings,
     LabelSettings,
     SegmentSettings,
@@ -33,6 +34,7 @@ __all__ = [
     "DataSettings",
     "DataSourceError",
     "Dataset",
+    "EngineSettings",
     "FeaturePlan",
     "FeatureSettings",
     "LabelSettings",

@@ -9,8 +9,11 @@ rejected rows are left out, listed in ``Dataset.rejects`` and counted in ``Datas
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -23,7 +26,7 @@ from features.contract import TablePlan, plan_table
 from features.dataset import REJECT_COLUMNS, Dataset, TableReport
 from features.errors import DataContractError, DataSourceError, SettingsError
 from features.readers import RawTable, read_frame, read_source, release
-from features.settings import TABLES, DataSettings, SourceSettings, TableName
+from features.settings import TABLES, DataSettings, EngineSettings, SourceSettings, TableName
 
 OnBadRows = Literal["stop", "quarantine"]
 #: Problems listed in a stop message after the first one.
@@ -37,8 +40,11 @@ def load_dataset(
     frames: Mapping[str, pd.DataFrame] | None = None,
     on_bad_rows: OnBadRows = "stop",
     con: duckdb.DuckDBPyConnection | None = None,
+    engine: EngineSettings | None = None,
 ) -> Dataset:
     """Read, check and load the contract tables into ``con`` (a new in-memory DuckDB if None).
+
+    A new connection is set up from ``engine`` (memory limit, threads, spill directory).
 
     ``frames`` supplies tables as DataFrames (they win over ``data``'s source for the same table,
     whose column mapping and time zone still apply). Raises DataSourceError when a source cannot
@@ -59,14 +65,28 @@ def load_dataset(
         )
     own = con is None
     if con is None:
-        con = duckdb.connect()
-        con.execute("SET enable_progress_bar = false")  # the CLI reports progress itself
+        con = connect(engine or EngineSettings())
     try:
         return _load(con, sources, frames, on_bad_rows)
     except BaseException:
         if own:
             con.close()
         raise
+
+
+def connect(engine: EngineSettings) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection within the engine's limits."""
+    spill = engine.temp_directory
+    if spill is None:
+        spill = Path(tempfile.mkdtemp(prefix="winback-spill-"))
+        atexit.register(shutil.rmtree, spill, ignore_errors=True)
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # the CLI reports progress itself
+    con.execute(f"SET memory_limit = '{engine.memory_limit}'")
+    con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+    if engine.threads:
+        con.execute(f"SET threads = {engine.threads}")
+    return con
 
 
 def _load(

@@ -6,6 +6,7 @@ TOML file. Library functions receive these objects and never read files or the e
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -94,6 +95,25 @@ class DataSettings(_Frozen):
         return {name: src for name in TABLES if (src := getattr(self, name)) is not None}
 
 
+class EngineSettings(_Frozen):
+    """How the embedded DuckDB engine may use this machine."""
+
+    #: DuckDB's memory limit; beyond it, large aggregations spill to ``temp_directory``. The
+    #: default keeps a run under about 4 GiB however large the event stream.
+    memory_limit: str = "3GB"
+    #: Worker threads; 0 uses every core.
+    threads: int = Field(default=0, ge=0)
+    #: Where spilled data goes; None is a fresh folder in the system's temporary directory.
+    temp_directory: Path | None = None
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", value):
+            raise ValueError(f"expected a size such as '3GB' or '512MB', got {value!r}")
+        return value.strip()
+
+
 def _positive_sorted(values: tuple[int, ...], key: str) -> tuple[int, ...]:
     if not values or any(v <= 0 for v in values):
         raise ValueError(f"{key} must be a non-empty list of positive day counts")
@@ -165,6 +185,7 @@ __all__ = [
     "CONTRACT_COLUMNS",
     "TABLES",
     "DataSettings",
+    "EngineSettings",
     "FeatureSettings",
     "LabelSettings",
     "SegmentSettings",

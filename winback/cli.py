@@ -142,7 +142,7 @@ def _settings(
 
 def _load(settings: Settings, on_bad_rows: OnBadRows, beside: Path | None) -> Dataset:
     with _step("Reading and checking the data"):
-        dataset = load_dataset(settings.data, on_bad_rows=on_bad_rows.value)
+        dataset = load_dataset(settings.data, on_bad_rows=on_bad_rows.value, engine=settings.engine)
     # Written every run: it also removes a stale quarantine file once its rows have been fixed.
     written = write_quarantine(dataset, beside) if beside is not None else None
     out.print(load_summary(dataset, written))
@@ -221,7 +221,9 @@ def features_cmd(
         )
         plan = None
         if has_data:
-            dataset = load_dataset(settings.data, on_bad_rows=on_bad_rows.value)
+            dataset = load_dataset(
+                settings.data, on_bad_rows=on_bad_rows.value, engine=settings.engine
+            )
             until = to_utc_naive(as_of) if as_of else None
             plan = plan_features(dataset, settings.features, until=until)
         print(describe_features(settings.features, plan).to_string(index=False))

@@ -18,6 +18,7 @@ from features.settings import (
     CONTRACT_COLUMNS,
     TABLES,
     DataSettings,
+    EngineSettings,
     FeatureSettings,
     LabelSettings,
     SegmentSettings,
@@ -28,6 +29,7 @@ from features.settings import (
 
 _SOURCE_OPTIONS = set(SourceSettings.model_fields) - {"columns"}
 _SECTIONS: dict[str, type[BaseModel]] = {
+    "engine": EngineSettings,
     "features": FeatureSettings,
     "labels": LabelSettings,
     "segments": SegmentSettings,
@@ -40,6 +42,7 @@ class Settings:
     """Everything one command needs, one frozen object per stage."""
 
     data: DataSettings = field(default_factory=DataSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
     features: FeatureSettings = field(default_factory=FeatureSettings)
     labels: LabelSettings = field(default_factory=LabelSettings)
     segments: SegmentSettings = field(default_factory=SegmentSettings)

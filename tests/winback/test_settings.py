@@ -63,6 +63,7 @@ def test_command_line_paths_override_the_file(tmp_path: Path) -> None:
         ("[data.transactions]\nurl = 'duckdb:///x.db'\n", r"needs exactly one of 'table'"),
         ("[snapshots]\nfrequency = 'daily'\n", r"frequency = 'daily'"),
         ("not toml [", r"not valid TOML"),
+        ("[engine]\nmemory_limit = 'lots'\n", r"\[engine\] memory_limit = 'lots'"),
     ],
 )
 def test_bad_settings_name_the_key_and_the_value(tmp_path: Path, text: str, message: str) -> None:
