@@ -12,15 +12,18 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features import FeatureSettings, build_features, load_dataset
+from features import FeatureSettings, build_features, build_segments, load_dataset
 from tests.strategies import future_records, histories
 
 FEATURES = FeatureSettings(windows_days=(7, 30, 90), trend_weeks=4)
 
 
 def features_at(tables: dict[str, pd.DataFrame], cutoff: datetime) -> pd.DataFrame:
+    """Features and segments at the cutoff, side by side: both are "as of" it."""
     dataset = load_dataset(frames=tables)
-    return build_features(dataset, cutoff, FEATURES)
+    features = build_features(dataset, cutoff, FEATURES)
+    segments = build_segments(dataset, features)
+    return features.merge(segments, on=["customer_id", "as_of"], validate="1:1")
 
 
 def _concat(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
