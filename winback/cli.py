@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from features import (
     Dataset,
@@ -49,8 +50,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # soft_wrap: long paths and counts stay on one line when output goes to a file or a pipe.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# markup=False: paths and messages may hold brackets ([data.transactions]); styles use Text.
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 _state = {"debug": False, "quiet": False}
 
 
@@ -111,7 +113,8 @@ def _step(text: str) -> Iterator[None]:
     start = time.perf_counter()
     with out.status(text):
         yield
-    out.print(f"[green]✓[/] {text} [dim]({time.perf_counter() - start:.1f}s)[/]")
+    elapsed = Text(f" ({time.perf_counter() - start:.1f}s)", style="dim")
+    out.print(Text("✓ ", style="green") + Text(text) + elapsed)
 
 
 def _settings(
@@ -300,7 +303,8 @@ def main() -> None:
     except WinbackError as exc:
         if _state["debug"]:
             raise
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # Messages quote config sections like [data.transactions]: never read them as markup.
+        err.print(Text("error: ", style="bold red") + Text(str(exc)))
         sys.exit(1)
 
 

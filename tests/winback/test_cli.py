@@ -127,3 +127,10 @@ def test_missing_arguments_and_files_are_one_line_errors(world: Path) -> None:
     done = run("features", "--transactions", "data/transactions.csv", cwd=world)
     assert done.returncode == 1
     assert "--as-of" in done.stderr
+
+
+def test_messages_quoting_config_sections_keep_their_brackets(world: Path) -> None:
+    (world / "renamed.csv").write_text("cust,order_date,amount\nC1,2024-01-02,10\n")
+    done = run("check", "--transactions", "renamed.csv", cwd=world)
+    assert done.returncode == 1
+    assert '[data.transactions] customer_id = "cust"' in done.stderr
