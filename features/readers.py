@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.arrow_tables import frame_to_arrow
 from features.errors import DataContractError, DataSourceError
 from features.settings import SourceSettings, TableName
 
@@ -120,13 +121,13 @@ def _register(
 
 def _frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
     try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        return frame_to_arrow(frame)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         # Mixed Python objects in a column: render that column as text; the contract decides.
         fixed = frame.copy()
         for name in [c for c in fixed.columns if pd.api.types.is_object_dtype(fixed[c])]:
             fixed[name] = fixed[name].map(lambda v: None if _is_missing(v) else str(v))
-        return pa.Table.from_pandas(fixed, preserve_index=False)
+        return frame_to_arrow(fixed)
 
 
 def _is_missing(value: object) -> bool:

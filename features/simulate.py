@@ -130,6 +130,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from features.arrow_tables import frame_to_arrow
 from features.errors import SettingsError
 from features.simulate_campaigns import OFFERS, run_campaigns, uplift_90d
 from features.simulate_engagement import EVENT_TYPES, engagement_rate, simulate_events
@@ -316,7 +317,7 @@ def write_world(
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name in TABLES:
-        table = pa.Table.from_pandas(getattr(world, name), preserve_index=False)
+        table = frame_to_arrow(getattr(world, name))
         path = out_dir / f"{name}.{fmt}"
         tmp = out_dir / f".{name}.{fmt}.{os.getpid()}.tmp"
         try:
