@@ -10,9 +10,10 @@ the same query over one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -54,6 +55,27 @@ class FeaturePlan:
     def columns(self) -> list[str]:
         """Feature columns in output order (without the keys)."""
         return [f.name for f in self.features] + list(self.attributes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as plain data (for JSON): what a model needs to rebuild its inputs."""
+        return {
+            "features": [asdict(f) for f in self.features],
+            "event_types": dict(self.event_types),
+            "attributes": dict(self.attributes),
+            "windows_days": list(self.windows_days),
+            "trend_weeks": self.trend_weeks,
+        }
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> FeaturePlan:
+        """The plan written by :meth:`to_dict`."""
+        return cls(
+            features=tuple(Feature(**f) for f in document["features"]),
+            event_types=dict(document["event_types"]),
+            attributes=dict(document["attributes"]),
+            windows_days=tuple(document["windows_days"]),
+            trend_weeks=int(document["trend_weeks"]),
+        )
 
     def by_source(self, source: Source) -> list[Feature]:
         """The aggregate features computed from one source table."""

@@ -20,3 +20,9 @@ def tenure_days() -> str:
 def days_since_signup() -> str:
     """Days from the customer's signup date to as_of (empty if signup is not before as_of)."""
     return f"signup_age_us / {DAY_US}"
+
+
+@feature("as_of_month", unit="month", source="customers", kind="derived")
+def as_of_month() -> str:
+    """Calendar month of as_of (1–12): lets a model learn the season the horizon falls in."""
+    return "month(as_of)"

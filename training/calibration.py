@@ -83,6 +83,39 @@ class Calibrator(BaseEstimator):
             calibrated = self.mapping_.predict_proba(_logit(p))[:, 1]
         return np.clip(np.asarray(calibrated, dtype="float64"), 0.0, 1.0)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted mapping as plain numbers (for JSON), read back by :meth:`from_dict`."""
+        if not hasattr(self, "mapping_"):
+            raise NotFittedError("this Calibrator is not fitted yet: nothing to save")
+        if isinstance(self.mapping_, IsotonicRegression):
+            return {
+                "method": "isotonic",
+                "x": self.mapping_.X_thresholds_.tolist(),
+                "y": self.mapping_.y_thresholds_.tolist(),
+            }
+        return {
+            "method": "platt",
+            "coef": float(self.mapping_.coef_[0, 0]),
+            "intercept": float(self.mapping_.intercept_[0]),
+        }
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> Calibrator:
+        """A fitted calibrator from :meth:`to_dict`; it predicts exactly as the original."""
+        calibrator = cls(method=document["method"])
+        if document["method"] == "isotonic":
+            x, y = np.asarray(document["x"], float), np.asarray(document["y"], float)
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+            # Refit on the thresholds themselves: the step function through them is the same.
+            calibrator.mapping_ = iso.fit(x, y)
+        else:
+            logistic = LogisticRegression(C=1e6)
+            logistic.coef_ = np.array([[document["coef"]]])
+            logistic.intercept_ = np.array([document["intercept"]])
+            logistic.classes_ = np.array([0, 1])
+            calibrator.mapping_ = logistic
+        return calibrator
+
 
 def _brier(p: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((p - y) ** 2))

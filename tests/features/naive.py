@@ -212,6 +212,7 @@ def naive_features(
         f["tenure_days"] = max(firsts)
         if has_signup:
             f["days_since_signup"] = signup_age
+        f["as_of_month"] = as_of.month
         for column, raw in attributes.items():
             f[column] = customers.get(cid, {}).get(raw)
         rows.append(f)

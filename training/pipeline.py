@@ -1,0 +1,238 @@
+"""Train the models on stacked snapshots: split by time, fit, calibrate, evaluate, compare.
+
+``splits → fit → calibrate → evaluate → compare_to_baselines``, each step a function returning a
+value. Early stopping and calibration use the validation cutoffs only; the test cutoffs are
+touched once, to report. Baselines are scored on the very same test rows.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from features import Dataset, LabelSettings, Snapshots
+from training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
+from training.bundle import ModelBundle
+from training.calibration import Calibrator, choose_calibration, compare_calibrators
+from training.metrics import classification_metrics, compare, regression_metrics
+from training.models import ChurnModel, CountModel, SpendModel
+from training.splits import TimeSplit, split_cutoffs, split_frame
+
+
+class TrainingSettings(BaseModel):
+    """How models are trained and judged; defaults suit data of unknown size."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    validation_cutoffs: int = Field(default=2, ge=1)
+    test_cutoffs: int = Field(default=1, ge=1)
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    num_leaves: int = Field(default=31, ge=2)
+    min_child_samples: int = Field(default=50, ge=1)
+    n_estimators: int = Field(default=2000, ge=1)
+    early_stopping_rounds: int = Field(default=100, ge=1)
+    spend_objective: Literal["tweedie", "two_part"] = "tweedie"
+    calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
+    bgnbd_baseline: bool = True
+    seed: int = 0
+    #: LightGBM threads; 0 = every core.
+    n_jobs: int = Field(default=0, ge=0)
+
+
+@dataclass
+class TrainResult:
+    """What one training produced: the bundle, where it was judged, and the numbers."""
+
+    bundle: ModelBundle
+    split: TimeSplit
+    metrics: dict[str, float]
+    calibration: dict[str, dict[str, float]]
+    calibration_method: str
+    #: Test rows with labels, our predictions and the baselines' (for plots and reports).
+    test_predictions: pd.DataFrame = field(repr=False)
+
+
+def _params(settings: TrainingSettings) -> dict[str, Any]:
+    return {
+        "learning_rate": settings.learning_rate,
+        "num_leaves": settings.num_leaves,
+        "min_child_samples": settings.min_child_samples,
+        "n_estimators": settings.n_estimators,
+        "early_stopping_rounds": settings.early_stopping_rounds,
+        "seed": settings.seed,
+        "n_jobs": settings.n_jobs,
+    }
+
+
+def _labelled(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    return frame[frame[label].notna()]
+
+
+def fit_models(
+    train: pd.DataFrame, valid: pd.DataFrame, columns: list[str], settings: TrainingSettings
+) -> tuple[ChurnModel, ChurnModel | None, CountModel, SpendModel]:
+    """Fit churn, decline, orders and spend, each stopping early on the validation cutoffs."""
+    params = _params(settings)
+
+    def data(frame: pd.DataFrame, label: str, clip: bool = False) -> tuple[pd.DataFrame, object]:
+        rows = _labelled(frame, label)
+        y = rows[label].clip(lower=0) if clip else rows[label]
+        return rows[columns], y
+
+    churn = ChurnModel(**params).fit(*data(train, "churned"), eval_set=data(valid, "churned"))
+    decline = None
+    if _labelled(train, "declined")["declined"].nunique() == 2:
+        decline = ChurnModel(**params).fit(
+            *data(train, "declined"), eval_set=data(valid, "declined")
+        )
+    orders = CountModel(**params).fit(
+        *data(train, "orders_next"), eval_set=data(valid, "orders_next")
+    )
+    # Net spend is negative for the few customers who only returned goods: a zero-heavy,
+    # non-negative objective models spend, and refunds stay in the evaluation's actuals.
+    spend = SpendModel(objective=settings.spend_objective, **params).fit(
+        *data(train, "spend_next", clip=True), eval_set=data(valid, "spend_next", clip=True)
+    )
+    return churn, decline, orders, spend
+
+
+def calibrate(
+    churn: ChurnModel, valid: pd.DataFrame, columns: list[str], method: str
+) -> tuple[Calibrator | None, str, dict[str, dict[str, float]]]:
+    """Choose and fit a calibrator on the validation cutoffs alone.
+
+    With ``auto``, the validation customers are halved by a hash of their id: each method is
+    fitted on one half and scored on the other, the lowest Brier wins, and the winner is refit
+    on all validation rows. The test period plays no part.
+    """
+    rows = _labelled(valid, "churned")
+    p, y = churn.predict_proba(rows[columns]), rows["churned"].to_numpy()
+    if method == "none" or len(np.unique(y)) < 2:
+        return None, "none", {}
+    scores: dict[str, dict[str, float]] = {}
+    if method == "auto":
+        half = rows["customer_id"].map(lambda c: zlib.crc32(str(c).encode()) % 2).to_numpy()
+        a, b = half == 0, half == 1
+        if len(np.unique(y[a])) == 2 and len(np.unique(y[b])) == 2:
+            scores = compare_calibrators(p[a], y[a], p[b], y[b])
+            method = choose_calibration(scores)
+        else:
+            method = "platt"
+    if method == "none":
+        return None, "none", scores
+    return Calibrator(method=method).fit(p, y), method, scores  # type: ignore[arg-type]
+
+
+def _baselines(
+    dataset: Dataset, train: pd.DataFrame, test: pd.DataFrame, labels: LabelSettings, bgnbd: bool
+) -> dict[str, pd.DataFrame]:
+    """Each baseline's predictions on the test rows (same index)."""
+    out = {"rfm": RfmRuleBaseline().fit(train).predict(test).set_index(test.index)}
+    if not bgnbd:
+        return out
+    tx = dataset.con.sql('SELECT customer_id, "timestamp", amount FROM transactions').df()
+    parts = []
+    for as_of, rows in test.groupby("as_of"):
+        summary = rfm_summary(tx, as_of, customer_ids=rows["customer_id"])
+        model = BgNbdBaseline().fit(summary.dropna())
+        predicted = model.predict(summary, labels.horizon_days)
+        parts.append(predicted.set_axis(rows.index))
+    out["bgnbd"] = pd.concat(parts).loc[test.index]
+    return out
+
+
+def evaluate(test: pd.DataFrame, predictions: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Metrics on the test rows for us and every baseline, and our improvement over each.
+
+    Names: ``test.<who>.<target>.<metric>`` with who = ours, rfm, bgnbd; targets: ``active``
+    (ordered in the horizon), ``churn`` (ours only, calibrated), ``orders`` and ``spend``;
+    ``vs_<baseline>.<target>.<metric>`` is our improvement (positive = better). All are computed
+    on the rows every model can score (BG/NBD needs a purchase before the cutoff), so the
+    comparison is like for like; ``test.ours.all.*`` covers every test row.
+    """
+    outputs = ["p_active", "expected_orders", "expected_spend"]
+    common = np.logical_and.reduce(
+        [np.isfinite(p[outputs].to_numpy(float)).all(axis=1) for p in predictions.values()]
+    )
+    metrics: dict[str, float] = {"test.rows": len(test), "test.rows_compared": int(common.sum())}
+    per_model = {who: _figures(test[common], p[common]) for who, p in predictions.items()}
+    for who, figures in per_model.items():
+        for target, values in figures.items():
+            metrics |= {f"test.{who}.{target}.{k}": v for k, v in values.items()}
+    for target, values in _figures(test, predictions["ours"]).items():
+        metrics |= {f"test.ours.all.{target}.{k}": v for k, v in values.items()}
+    for who in predictions.keys() - {"ours"}:
+        for target in ("active", "orders", "spend"):
+            gains = compare(per_model["ours"][target], per_model[who][target])
+            metrics |= {f"vs_{who}.{target}.{k}": v for k, v in gains.items()}
+    return metrics
+
+
+def _figures(test: pd.DataFrame, pred: pd.DataFrame) -> dict[str, dict[str, float]]:
+    labelled = test["churned"].notna().to_numpy()
+    churned = test.loc[labelled, "churned"].to_numpy()
+    p_active = pred.loc[labelled, "p_active"].to_numpy()
+    figures = {
+        "active": classification_metrics(1 - churned, p_active),
+        "orders": regression_metrics(test["orders_next"], pred["expected_orders"]),
+        "spend": regression_metrics(test["spend_next"], pred["expected_spend"]),
+    }
+    if "churn_probability" in pred:
+        figures["churn"] = classification_metrics(churned, 1 - p_active)
+    return figures
+
+
+def train_models(
+    snapshots: Snapshots,
+    dataset: Dataset,
+    labels: LabelSettings,
+    settings: TrainingSettings | None = None,
+) -> TrainResult:
+    """Split, fit, calibrate and evaluate against the baselines on the same test rows."""
+    settings = settings or TrainingSettings()
+    split = split_cutoffs(
+        snapshots.cutoffs,
+        labels.horizon_days,
+        validation=settings.validation_cutoffs,
+        test=settings.test_cutoffs,
+    )
+    train, valid, test = split_frame(snapshots.frame, split)
+    columns = snapshots.plan.columns
+    churn, decline, orders, spend = fit_models(train, valid, columns, settings)
+    calibrator, method, scores = calibrate(churn, valid, columns, settings.calibration)
+    bundle = ModelBundle(
+        plan=snapshots.plan,
+        horizon_days=labels.horizon_days,
+        churn=churn,
+        orders=orders,
+        spend=spend,
+        decline=decline,
+        calibrator=calibrator,
+    )
+    ours = bundle.predict(test)
+    predictions = {
+        "ours": ours.assign(p_active=1 - ours["churn_probability"]),
+        **_baselines(dataset, train, test, labels, settings.bgnbd_baseline),
+    }
+    metrics = evaluate(test, predictions)
+    keep = ["customer_id", "as_of", "churned", "declined", "orders_next", "spend_next"]
+    table = test[keep].join(ours)
+    for who, pred in predictions.items():
+        if who != "ours":
+            table = table.join(pred.add_prefix(f"{who}_"))
+    return TrainResult(bundle, split, metrics, scores, method, table)
+
+
+__all__ = [
+    "TrainResult",
+    "TrainingSettings",
+    "calibrate",
+    "evaluate",
+    "fit_models",
+    "train_models",
+]
