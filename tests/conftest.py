@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# No usage telemetry from MLflow in tests (nothing may reach the network); winback's shell sets
+# the same default.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
 from datetime import datetime
 
 import pytest

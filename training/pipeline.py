@@ -187,6 +187,30 @@ def _figures(test: pd.DataFrame, pred: pd.DataFrame) -> dict[str, dict[str, floa
     return figures
 
 
+#: The figures a user compares across models, in the order a summary shows them.
+HEADLINE = (
+    ("active", "roc_auc"),
+    ("active", "pr_auc"),
+    ("active", "brier"),
+    ("spend", "mae"),
+    ("spend", "spearman"),
+    ("spend", "top_decile_share"),
+    ("spend", "aggregate_error"),
+    ("orders", "mae"),
+    ("orders", "aggregate_error"),
+)
+
+
+def comparison_table(metrics: dict[str, float]) -> pd.DataFrame:
+    """Headline test figures: one row per figure, one column per model (ours and baselines)."""
+    who = [w for w in ("ours", "rfm", "bgnbd") if f"test.{w}.active.roc_auc" in metrics]
+    rows = {
+        f"{target} {name}": [metrics.get(f"test.{w}.{target}.{name}", np.nan) for w in who]
+        for target, name in HEADLINE
+    }
+    return pd.DataFrame.from_dict(rows, orient="index", columns=who)
+
+
 def train_models(
     snapshots: Snapshots,
     dataset: Dataset,
@@ -229,9 +253,11 @@ def train_models(
 
 
 __all__ = [
+    "HEADLINE",
     "TrainResult",
     "TrainingSettings",
     "calibrate",
+    "comparison_table",
     "evaluate",
     "fit_models",
     "train_models",

@@ -26,6 +26,7 @@ from features.settings import (
     SourceSettings,
     TableName,
 )
+from training.pipeline import TrainingSettings
 
 _SOURCE_OPTIONS = set(SourceSettings.model_fields) - {"columns"}
 _SECTIONS: dict[str, type[BaseModel]] = {
@@ -34,6 +35,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "labels": LabelSettings,
     "segments": SegmentSettings,
     "snapshots": SnapshotSettings,
+    "training": TrainingSettings,
 }
 
 
@@ -47,6 +49,7 @@ class Settings:
     labels: LabelSettings = field(default_factory=LabelSettings)
     segments: SegmentSettings = field(default_factory=SegmentSettings)
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
     #: The file these settings came from, if any.
     source: Path | None = None
 
