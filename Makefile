@@ -21,12 +21,14 @@ demo: $(STAMP)
 	$(BIN)/winback features --config winback.toml --as-of 2024-10-01 --out $(DEMO)/features.parquet
 	$(BIN)/winback segments --config winback.toml --as-of 2024-10-01 --out $(DEMO)/segments.csv
 	$(BIN)/winback snapshots --config winback.toml --out $(DEMO)/snapshots.parquet
+	$(BIN)/winback train --config winback.toml
 	@echo
 	@echo "Demo data:      $(DEMO)/data/"
 	@echo "Features:       $(DEMO)/features.parquet"
 	@echo "Segments:       $(DEMO)/segments.csv"
 	@echo "Training set:   $(DEMO)/snapshots.parquet"
-	@echo "Next: $(BIN)/winback features --describe | less"
+	@echo "MLflow store:   mlruns/  (browse: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db)"
+	@echo "Next: $(BIN)/winback runs    $(BIN)/winback features --describe    $(BIN)/winback --help"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,10 +10,14 @@ do), 2 a usage error (unknown option, missing argument).
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -39,8 +43,12 @@ from features import (
     write_world,
 )
 from features.builder import to_utc_naive
+from training.pipeline import comparison_table
+from training.registry import promote
+from training.run import train_and_register
+from training.tracking import TrackingSettings, configure, recent_runs
 from winback import __version__
-from winback.settings import Settings, load_settings
+from winback.settings import Settings, load_settings, project_root
 
 app = typer.Typer(
     name="winback",
@@ -296,8 +304,95 @@ def snapshots_cmd(
     )
 
 
+def _tracking_settings(settings: Settings) -> TrackingSettings:
+    # The shell, not the library, reads the environment: MLFLOW_TRACKING_URI wins over the file.
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking.uri
+    return replace(settings.tracking, uri=uri)
+
+
+@app.command("train")
+def train_cmd(
+    as_of: Annotated[
+        str | None, typer.Option(help="Train as if today were this date (a backtest).")
+    ] = None,
+    config: ConfigOpt = None,
+    transactions: TxOpt = None,
+    events: EvOpt = None,
+    customers: CuOpt = None,
+    campaigns: CaOpt = None,
+    on_bad_rows: BadOpt = OnBadRows.stop,
+) -> None:
+    """Train churn, decline, orders and spend models; record, register and judge them."""
+    settings = _settings(config, transactions, events, customers, campaigns)
+    root = project_root(settings)
+    dataset = _load(settings, on_bad_rows, root)
+    tracking = _tracking_settings(settings)
+    with _step("Building snapshots, training, evaluating and registering"):
+        run = train_and_register(
+            dataset,
+            root=root,
+            features=settings.features,
+            labels=settings.labels,
+            snapshots=settings.snapshots,
+            training=settings.training,
+            tracking=tracking,
+            as_of=as_of,
+            settings_document=_document(settings),
+        )
+    out.print(run.result.split.describe())
+    out.print(f"calibration: {run.result.calibration_method}")
+    table = comparison_table(run.result.metrics)
+    out.print("test period, same rows for every model:")
+    out.print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    out.print(f"MLflow run {run.run_id} at {run.tracking_uri}")
+    verdict = "champion" if run.decision.promote else "challenger (not promoted)"
+    out.print(f"registered {tracking.registered_model} version {run.version}: {verdict}")
+    out.print(f"  {run.decision.reason}")
+
+
+@app.command("runs")
+def runs_cmd(
+    limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 10,
+    config: ConfigOpt = None,
+) -> None:
+    """List recent training runs with their key test metrics and registry aliases."""
+    settings = load_settings(config)
+    table = recent_runs(_tracking_settings(settings), project_root(settings), limit=limit)
+    if table.empty:
+        out.print("no runs yet: train one with `winback train`")
+        return
+    out.print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+@app.command("promote")
+def promote_cmd(
+    version: Annotated[int, typer.Option(min=1, help="Registered model version to promote.")],
+    reason: Annotated[str, typer.Option(help="Why, in words: recorded with the promotion.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Make a model version the champion by hand; the reason is recorded."""
+    settings = load_settings(config)
+    tracking = _tracking_settings(settings)
+    configure(tracking, project_root(settings))
+    promote(tracking.registered_model, version, reason)
+    out.print(f"{tracking.registered_model} version {version} is now the champion")
+
+
+def _document(settings: Settings) -> dict[str, object]:
+    """Every setting of the run as plain data, for the MLflow run's parameters."""
+    parts: dict[str, object] = {
+        name: getattr(settings, name).model_dump(mode="json")
+        for name in ("features", "labels", "segments", "snapshots", "training", "engine")
+    }
+    parts["data"] = settings.data.model_dump(mode="json", exclude_none=True)
+    return parts
+
+
 def main() -> None:
     """Entry point: run the app and turn a WinbackError into one clear line."""
+    # A command prints its own summary: third-party chatter goes only to --verbose users.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
     try:
         app()
     except WinbackError as exc:

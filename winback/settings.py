@@ -27,6 +27,7 @@ from features.settings import (
     TableName,
 )
 from training.pipeline import TrainingSettings
+from training.tracking import TrackingSettings
 
 _SOURCE_OPTIONS = set(SourceSettings.model_fields) - {"columns"}
 _SECTIONS: dict[str, type[BaseModel]] = {
@@ -50,6 +51,7 @@ class Settings:
     segments: SegmentSettings = field(default_factory=SegmentSettings)
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
+    tracking: TrackingSettings = field(default_factory=TrackingSettings)
     #: The file these settings came from, if any.
     source: Path | None = None
 
@@ -68,7 +70,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Path] | None = 
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
         base = path.resolve().parent
-    unknown = set(raw) - {"data", *_SECTIONS}
+    unknown = set(raw) - {"data", "tracking", *_SECTIONS}
     if unknown:
         raise SettingsError(
             f"{name}: unknown section [{sorted(unknown)[0]}]; "
@@ -78,7 +80,34 @@ def load_settings(path: Path | None = None, overrides: dict[str, Path] | None = 
         key: _build(model, raw.get(key, {}), f"{name}: [{key}]") for key, model in _SECTIONS.items()
     }
     data = _data_settings(raw.get("data", {}), base, name, overrides or {})
-    return Settings(data=data, source=path, **sections)  # type: ignore[arg-type]
+    tracking = _tracking(raw.get("tracking", {}), f"{name}: [tracking]")
+    return Settings(data=data, source=path, tracking=tracking, **sections)  # type: ignore[arg-type]
+
+
+def _tracking(values: dict[str, Any], where: str) -> TrackingSettings:
+    allowed = {"uri", "experiment", "registered_model"}
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise SettingsError(f"{where} unknown key {unknown[0]!r}; keys are {sorted(allowed)}")
+    bad = {k: v for k, v in values.items() if not isinstance(v, str) or not v}
+    if bad:
+        key, value = next(iter(bad.items()))
+        raise SettingsError(f"{where} {key} = {value!r}: expected a non-empty string")
+    return TrackingSettings(**values)
+
+
+def project_root(settings: Settings) -> Path:
+    """Where the local MLflow store (``mlruns/``) lives.
+
+    Beside the config file when there is one, else in the winback checkout, else in the working
+    directory.
+    """
+    if settings.source is not None:
+        return settings.source.resolve().parent
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").exists():
+        return checkout
+    return Path.cwd()
 
 
 def _data_settings(
@@ -136,4 +165,4 @@ def with_data(settings: Settings, data: DataSettings) -> Settings:
     return replace(settings, data=data)
 
 
-__all__ = ["Settings", "load_settings", "with_data"]
+__all__ = ["Settings", "load_settings", "project_root", "with_data"]

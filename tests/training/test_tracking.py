@@ -361,7 +361,7 @@ def test_recent_runs_lists_newest_first_with_metrics_and_version(
         log_metrics_prefixed("test.ours.active", {"roc_auc": 0.70, "pr_auc": 0.40})
     with mlflow.start_run(run_name="second") as second:
         log_metrics_prefixed("test.ours.active", {"roc_auc": 0.75})
-        log_metrics_prefixed("test.spend", {"mae": 12.0})
+        log_metrics_prefixed("test.ours.spend", {"mae": 12.0})
         info = log_bundle(bundle)
     register(info.model_uri, settings.registered_model)
 
@@ -371,7 +371,7 @@ def test_recent_runs_lists_newest_first_with_metrics_and_version(
     assert list(runs["status"]) == ["FINISHED", "FINISHED"]
     assert list(runs["test.ours.active.roc_auc"]) == [0.75, 0.70]
     assert math.isnan(runs["test.ours.active.pr_auc"].iloc[0])
-    assert runs["test.spend.mae"].iloc[0] == 12.0
+    assert runs["test.ours.spend.mae"].iloc[0] == 12.0
     assert runs["version"].iloc[0] == 1
     assert runs["version"].isna().iloc[1]
     assert runs["aliases"].iloc[0] == "challenger"

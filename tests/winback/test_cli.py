@@ -134,3 +134,36 @@ def test_messages_quoting_config_sections_keep_their_brackets(world: Path) -> No
     done = run("check", "--transactions", "renamed.csv", cwd=world)
     assert done.returncode == 1
     assert '[data.transactions] customer_id = "cust"' in done.stderr
+
+
+def test_train_registers_a_champion_then_judges_a_challenger_on_the_same_rows(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (world / "t.toml").write_text(
+        '[data.transactions]\npath = "data/transactions.csv"\n'
+        '[data.events]\npath = "data/events.csv"\n'
+        "[snapshots]\nmin_history_days = 90\n[labels]\nhorizon_days = 60\n"
+        "[training]\nn_estimators = 60\nlearning_rate = 0.2\nn_jobs = 1\n"
+        "validation_cutoffs = 1\nbgnbd_baseline = false\n"
+    )
+    first = run("train", "--config", "t.toml", cwd=world)
+    assert first.returncode == 0, first.stderr
+    assert "version 1: champion" in first.stdout
+    assert "active roc_auc" in first.stdout and "rfm" in first.stdout
+    # The store is beside the config, whatever the working directory.
+    assert (world / "mlruns" / "mlflow.db").exists()
+    second = run("train", "--config", "t.toml", cwd=world)
+    assert second.returncode == 0, second.stderr
+    # Same data, same seed: the same figures, and a tie never promotes.
+    assert "version 2: challenger (not promoted)" in second.stdout
+    runs = run("runs", "--config", "t.toml", cwd=world)
+    assert runs.returncode == 0, runs.stderr
+    assert "champion" in runs.stdout and "challenger" in runs.stdout
+    forced = run("promote", "--config", "t.toml", "--version", "2", "--reason", "by hand",
+                 cwd=world)  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    assert "version 2 is now the champion" in forced.stdout
+    missing = run("promote", "--config", "t.toml", "--version", "9", "--reason", "x", cwd=world)
+    assert missing.returncode == 1
+    assert "Traceback" not in missing.stderr

@@ -1,0 +1,140 @@
+"""One training run end to end: snapshots, models, MLflow run, registry and the promotion gate.
+
+``snapshots → train_models → log → register → judge against the champion on the same test rows
+→ promote or not``. The champion is re-scored on this run's test rows (its own feature plan
+rebuilt from the same data), so the two are compared on the same period, never on numbers from
+different periods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+from features import (
+    Dataset,
+    FeatureSettings,
+    LabelSettings,
+    SnapshotSettings,
+    build_features,
+    build_snapshots,
+    describe_features,
+)
+from training.bundle import ModelBundle
+from training.pipeline import (
+    TrainingSettings,
+    TrainResult,
+    comparison_table,
+    evaluate,
+    train_models,
+)
+from training.registry import (
+    PromotionDecision,
+    PromotionRule,
+    apply_promotion,
+    champion_version,
+    decide_promotion,
+    load_champion,
+    register,
+)
+from training.tracking import (
+    TrackingSettings,
+    configure,
+    git_commit,
+    log_bundle,
+    log_fingerprint,
+    log_frame,
+    log_metrics_prefixed,
+    log_settings,
+)
+
+
+@dataclass
+class TrainingRun:
+    """What ``winback train`` reports: the result, where it is recorded, and the decision."""
+
+    result: TrainResult
+    run_id: str
+    version: int
+    decision: PromotionDecision
+    tracking_uri: str
+
+
+def champion_metrics(name: str, dataset: Dataset, test: pd.DataFrame) -> dict[str, float] | None:
+    """The current champion's metrics on this run's test rows, or None without a champion."""
+    if champion_version(name) is None:
+        return None
+    model = load_champion(name).unwrap_python_model()
+    bundle: ModelBundle = model.bundle
+    labels = test[["customer_id", "as_of", "churned", "orders_next", "spend_next"]]
+    if set(bundle.feature_columns) <= set(test.columns):
+        rows = test
+    else:  # trained on other columns (other event types): rebuild its own features
+        cutoffs = sorted(pd.to_datetime(test["as_of"]).dt.to_pydatetime())
+        rows = build_features(dataset, cutoffs, plan=bundle.plan).merge(
+            labels, on=["customer_id", "as_of"], how="inner"
+        )
+    rows = rows.reset_index(drop=True)
+    predicted = bundle.predict(rows)
+    return evaluate(rows, {"ours": predicted.assign(p_active=1 - predicted["churn_probability"])})
+
+
+def train_and_register(
+    dataset: Dataset,
+    *,
+    root: Path,
+    features: FeatureSettings,
+    labels: LabelSettings,
+    snapshots: SnapshotSettings,
+    training: TrainingSettings,
+    tracking: TrackingSettings,
+    rule: PromotionRule | None = None,
+    as_of: date | datetime | str | None = None,
+    settings_document: Mapping[str, Any] | None = None,
+) -> TrainingRun:
+    """Train on snapshots before ``as_of``, record the run, register, and apply the gate."""
+    rule = rule or PromotionRule()
+    uri = configure(tracking, root)
+    snaps = build_snapshots(
+        dataset, features=features, labels=labels, snapshots=snapshots, as_of=as_of
+    )
+    with mlflow.start_run(run_name=f"train as of {snaps.observed_until:%Y-%m-%d}") as run:
+        log_settings(dict(settings_document or {}))
+        log_fingerprint(dataset.fingerprint())
+        commit = git_commit(root)
+        if commit:
+            mlflow.set_tag("git_commit", commit)
+        result = train_models(snaps, dataset, labels, training)
+        split = result.split
+        mlflow.set_tags(
+            {
+                "split.train": f"{split.train[0]:%Y-%m-%d}..{split.train[-1]:%Y-%m-%d}",
+                "split.validation": ",".join(f"{c:%Y-%m-%d}" for c in split.validation),
+                "split.test": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
+                "calibration": result.calibration_method,
+            }
+        )
+        log_metrics_prefixed("", result.metrics)
+        log_frame(
+            comparison_table(result.metrics).reset_index(names="figure"), "eval/comparison.csv"
+        )
+        log_frame(describe_features(features, snaps.plan), "features/dictionary.csv")
+        info = log_bundle(result.bundle)
+        version = register(info.model_uri, tracking.registered_model)
+        test = snaps.frame[
+            snaps.frame["as_of"].isin(pd.to_datetime(list(result.split.test)))
+        ].reset_index(drop=True)
+        current = champion_metrics(tracking.registered_model, dataset, test)
+        decision = decide_promotion(result.metrics, current, rule)
+        apply_promotion(tracking.registered_model, version, decision)
+        mlflow.set_tags({f"promotion.{k}": v for k, v in decision.tags().items()})
+    return TrainingRun(result, run.info.run_id, version, decision, uri)
+
+
+__all__ = ["TrainingRun", "champion_metrics", "train_and_register"]
