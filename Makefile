@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/winback features --config winback.toml --as-of 2024-10-01 --out $(DEMO)/features.parquet
 	$(BIN)/winback segments --config winback.toml --as-of 2024-10-01 --out $(DEMO)/segments.csv
 	$(BIN)/winback snapshots --config winback.toml --out $(DEMO)/snapshots.parquet
-	$(BIN)/winback train --config winback.toml
+	$(BIN)/winback train --config winback.toml --trials 10
 	@echo
 	@echo "Demo data:      $(DEMO)/data/"
 	@echo "Features:       $(DEMO)/features.parquet"

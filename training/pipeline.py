@@ -22,6 +22,7 @@ from training.calibration import Calibrator, choose_calibration, compare_calibra
 from training.metrics import classification_metrics, compare, regression_metrics
 from training.models import ChurnModel, CountModel, SpendModel
 from training.splits import TimeSplit, split_cutoffs, split_frame
+from training.tuning import TuningResult, tune_churn
 
 
 class TrainingSettings(BaseModel):
@@ -39,6 +40,8 @@ class TrainingSettings(BaseModel):
     spend_objective: Literal["tweedie", "two_part"] = "tweedie"
     calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
     bgnbd_baseline: bool = True
+    #: Optuna trials tuning the churn model on validation time; 0 keeps the settings above.
+    trials: int = Field(default=0, ge=0)
     seed: int = 0
     #: LightGBM threads; 0 = every core.
     n_jobs: int = Field(default=0, ge=0)
@@ -53,6 +56,8 @@ class TrainResult:
     metrics: dict[str, float]
     calibration: dict[str, dict[str, float]]
     calibration_method: str
+    #: The tuning study, when trials were asked for.
+    tuning: TuningResult | None
     #: Test rows with labels, our predictions and the baselines' (for plots and reports).
     test_predictions: pd.DataFrame = field(repr=False)
 
@@ -74,9 +79,16 @@ def _labelled(frame: pd.DataFrame, label: str) -> pd.DataFrame:
 
 
 def fit_models(
-    train: pd.DataFrame, valid: pd.DataFrame, columns: list[str], settings: TrainingSettings
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    columns: list[str],
+    settings: TrainingSettings,
+    churn_params: dict[str, Any] | None = None,
 ) -> tuple[ChurnModel, ChurnModel | None, CountModel, SpendModel]:
-    """Fit churn, decline, orders and spend, each stopping early on the validation cutoffs."""
+    """Fit churn, decline, orders and spend, each stopping early on the validation cutoffs.
+
+    ``churn_params`` (from tuning) replace the settings' hyperparameters for the churn model.
+    """
     params = _params(settings)
 
     def data(frame: pd.DataFrame, label: str, clip: bool = False) -> tuple[pd.DataFrame, object]:
@@ -84,7 +96,8 @@ def fit_models(
         y = rows[label].clip(lower=0) if clip else rows[label]
         return rows[columns], y
 
-    churn = ChurnModel(**params).fit(*data(train, "churned"), eval_set=data(valid, "churned"))
+    tuned = {**params, **(churn_params or {})}
+    churn = ChurnModel(**tuned).fit(*data(train, "churned"), eval_set=data(valid, "churned"))
     decline = None
     if _labelled(train, "declined")["declined"].nunique() == 2:
         decline = ChurnModel(**params).fit(
@@ -216,8 +229,13 @@ def train_models(
     dataset: Dataset,
     labels: LabelSettings,
     settings: TrainingSettings | None = None,
+    tuning_storage: str | None = None,
 ) -> TrainResult:
-    """Split, fit, calibrate and evaluate against the baselines on the same test rows."""
+    """Split, tune (optionally), fit, calibrate and evaluate against baselines on the test rows.
+
+    Tuning sees the training and validation cutoffs only; ``tuning_storage`` (an Optuna storage
+    URL) makes the study resumable across runs.
+    """
     settings = settings or TrainingSettings()
     split = split_cutoffs(
         snapshots.cutoffs,
@@ -227,7 +245,24 @@ def train_models(
     )
     train, valid, test = split_frame(snapshots.frame, split)
     columns = snapshots.plan.columns
-    churn, decline, orders, spend = fit_models(train, valid, columns, settings)
+    tuning = None
+    if settings.trials:
+        fit_rows, valid_rows = _labelled(train, "churned"), _labelled(valid, "churned")
+        tuning = tune_churn(
+            fit_rows[columns],
+            fit_rows["churned"],
+            valid_rows[columns],
+            valid_rows["churned"],
+            n_trials=settings.trials,
+            storage=tuning_storage,
+            study_name="winback-churn",
+            seed=settings.seed,
+            n_estimators=settings.n_estimators,
+            early_stopping_rounds=settings.early_stopping_rounds,
+        )
+    churn, decline, orders, spend = fit_models(
+        train, valid, columns, settings, tuning.best_params if tuning else None
+    )
     calibrator, method, scores = calibrate(churn, valid, columns, settings.calibration)
     bundle = ModelBundle(
         plan=snapshots.plan,
@@ -249,7 +284,7 @@ def train_models(
     for who, pred in predictions.items():
         if who != "ours":
             table = table.join(pred.add_prefix(f"{who}_"))
-    return TrainResult(bundle, split, metrics, scores, method, table)
+    return TrainResult(bundle, split, metrics, scores, method, tuning, table)
 
 
 __all__ = [

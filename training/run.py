@@ -8,6 +8,7 @@ different periods.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,7 @@ from features import (
     describe_features,
 )
 from training.bundle import ModelBundle
+from training.explain import global_importance, importance_plot, shap_summary_plot
 from training.pipeline import (
     TrainingSettings,
     TrainResult,
@@ -53,6 +55,7 @@ from training.tracking import (
     log_metrics_prefixed,
     log_settings,
 )
+from training.tuning import default_storage
 
 
 @dataclass
@@ -85,6 +88,18 @@ def champion_metrics(name: str, dataset: Dataset, test: pd.DataFrame) -> dict[st
     return evaluate(rows, {"ours": predicted.assign(p_active=1 - predicted["churn_probability"])})
 
 
+def _log_explanations(result: TrainResult, frame: pd.DataFrame, rows: int = 2000) -> None:
+    """SHAP summary and importance of the churn model on a seeded sample of the test rows."""
+    test = frame[frame["as_of"].isin(pd.to_datetime(list(result.split.test)))]
+    sample = test.sample(n=min(rows, len(test)), random_state=0)[result.bundle.feature_columns]
+    importance = global_importance(result.bundle.churn, sample)
+    log_frame(importance, "explain/churn_importance.csv")
+    with tempfile.TemporaryDirectory() as tmp:
+        shap_summary_plot(result.bundle.churn, sample, Path(tmp) / "churn_shap_summary.png")
+        importance_plot(importance, Path(tmp) / "churn_importance.png")
+        mlflow.log_artifacts(tmp, "explain")
+
+
 def train_and_register(
     dataset: Dataset,
     *,
@@ -110,7 +125,16 @@ def train_and_register(
         commit = git_commit(root)
         if commit:
             mlflow.set_tag("git_commit", commit)
-        result = train_models(snaps, dataset, labels, training)
+        storage = default_storage(root) if tracking.uri is None else None
+        if storage is not None:
+            (root / "mlruns").mkdir(parents=True, exist_ok=True)
+        result = train_models(snaps, dataset, labels, training, tuning_storage=storage)
+        if result.tuning is not None:
+            mlflow.log_params({f"tuned.{k}": v for k, v in result.tuning.best_params.items()})
+            mlflow.log_metric("tuning.best_valid_log_loss", result.tuning.best_value)
+            mlflow.log_metric("tuning.trials_complete", result.tuning.n_trials)
+            mlflow.log_metric("tuning.trials_pruned", result.tuning.n_pruned)
+            log_frame(result.tuning.history, "tuning/history.csv")
         split = result.split
         mlflow.set_tags(
             {
@@ -125,6 +149,7 @@ def train_and_register(
             comparison_table(result.metrics).reset_index(names="figure"), "eval/comparison.csv"
         )
         log_frame(describe_features(features, snaps.plan), "features/dictionary.csv")
+        _log_explanations(result, snaps.frame)
         info = log_bundle(result.bundle)
         version = register(info.model_uri, tracking.registered_model)
         test = snaps.frame[

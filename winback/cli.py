@@ -315,6 +315,10 @@ def train_cmd(
     as_of: Annotated[
         str | None, typer.Option(help="Train as if today were this date (a backtest).")
     ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(min=0, help="Optuna trials tuning the churn model on validation time."),
+    ] = None,
     config: ConfigOpt = None,
     transactions: TxOpt = None,
     events: EvOpt = None,
@@ -324,6 +328,10 @@ def train_cmd(
 ) -> None:
     """Train churn, decline, orders and spend models; record, register and judge them."""
     settings = _settings(config, transactions, events, customers, campaigns)
+    if trials is not None:
+        settings = replace(
+            settings, training=settings.training.model_copy(update={"trials": trials})
+        )
     root = project_root(settings)
     dataset = _load(settings, on_bad_rows, root)
     tracking = _tracking_settings(settings)
@@ -341,6 +349,12 @@ def train_cmd(
         )
     out.print(run.result.split.describe())
     out.print(f"calibration: {run.result.calibration_method}")
+    if run.result.tuning is not None:
+        t = run.result.tuning
+        out.print(
+            f"tuning: {t.n_trials} trials complete ({t.n_pruned} pruned) in study "
+            f"{t.study_name!r}; best validation log loss {t.best_value:.4f}"
+        )
     table = comparison_table(run.result.metrics)
     out.print("test period, same rows for every model:")
     out.print(table.to_string(float_format=lambda v: f"{v:.4f}"))

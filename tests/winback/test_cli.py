@@ -167,3 +167,8 @@ def test_train_registers_a_champion_then_judges_a_challenger_on_the_same_rows(
     missing = run("promote", "--config", "t.toml", "--version", "9", "--reason", "x", cwd=world)
     assert missing.returncode == 1
     assert "Traceback" not in missing.stderr
+    tuned = run("train", "--config", "t.toml", "--trials", "3", cwd=world)
+    assert tuned.returncode == 0, tuned.stderr
+    assert "tuning: " in tuned.stdout
+    # The study is resumable: it lives beside the MLflow store.
+    assert (world / "mlruns" / "optuna.db").exists()
