@@ -33,7 +33,7 @@ from features.errors import WinbackError
 _FORMAT = "winback-lightgbm-model"
 _FORMAT_VERSION = 1
 #: Hyperparameters passed to LightGBM under their own name.
-_SAME_NAME_PARAMS = (
+SAME_NAME_PARAMS = (
     "learning_rate",
     "num_leaves",
     "feature_fraction",
@@ -188,7 +188,7 @@ class _LightGBMModel(BaseEstimator):
                 callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         params = {
             **task.params,
-            **{name: getattr(self, name) for name in _SAME_NAME_PARAMS},
+            **{name: getattr(self, name) for name in SAME_NAME_PARAMS},
             "min_data_in_leaf": self.min_child_samples,
             "num_threads": self.n_jobs,
             # Same data, parameters and seed give the same trees, run after run.

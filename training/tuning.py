@@ -47,7 +47,7 @@ import optuna
 import pandas as pd
 
 from features.errors import WinbackError
-from training.models import ChurnModel, _labels
+from training.models import SAME_NAME_PARAMS, ChurnModel, _labels
 
 #: ``ChurnModel`` keyword arguments fixed during tuning (the rest of the budget is an argument).
 _FIXED = {"bagging_freq": 1}
@@ -101,19 +101,10 @@ def _suggest(trial: optuna.Trial) -> dict[str, Any]:
 
 def _lightgbm_params(model: dict[str, Any], threads: int) -> dict[str, Any]:
     """LightGBM parameters for ``ChurnModel`` keyword arguments, as ``ChurnModel`` sets them."""
-    same_name = (
-        "learning_rate",
-        "num_leaves",
-        "feature_fraction",
-        "bagging_fraction",
-        "bagging_freq",
-        "lambda_l2",
-        "seed",
-    )
     return {
         "objective": "binary",
         "metric": _METRIC,
-        **{name: model[name] for name in same_name},
+        **{name: model[name] for name in SAME_NAME_PARAMS},
         "min_data_in_leaf": model["min_child_samples"],
         "num_threads": threads,
         "deterministic": True,
