@@ -22,8 +22,10 @@ from features import (
     Dataset,
     FeatureSettings,
     LabelSettings,
+    SegmentSettings,
     SnapshotSettings,
     build_features,
+    build_segments,
     build_snapshots,
     describe_features,
 )
@@ -45,6 +47,7 @@ from training.registry import (
     load_champion,
     register,
 )
+from training.report import write_report
 from training.tracking import (
     TrackingSettings,
     configure,
@@ -67,6 +70,8 @@ class TrainingRun:
     version: int
     decision: PromotionDecision
     tracking_uri: str
+    #: The self-contained HTML model report (also logged to the run).
+    report: Path
 
 
 def champion_metrics(name: str, dataset: Dataset, test: pd.DataFrame) -> dict[str, float] | None:
@@ -108,6 +113,7 @@ def train_and_register(
     labels: LabelSettings,
     snapshots: SnapshotSettings,
     training: TrainingSettings,
+    segment_settings: SegmentSettings | None = None,
     tracking: TrackingSettings,
     rule: PromotionRule | None = None,
     as_of: date | datetime | str | None = None,
@@ -150,16 +156,24 @@ def train_and_register(
         )
         log_frame(describe_features(features, snaps.plan), "features/dictionary.csv")
         _log_explanations(result, snaps.frame)
-        info = log_bundle(result.bundle)
-        version = register(info.model_uri, tracking.registered_model)
         test = snaps.frame[
             snaps.frame["as_of"].isin(pd.to_datetime(list(result.split.test)))
         ].reset_index(drop=True)
+        report = write_report(
+            result,
+            root / "mlruns" / "reports" / f"{run.info.run_id}.html",
+            dictionary=describe_features(features, snaps.plan),
+            segments=build_segments(dataset, test, segment_settings),
+            feature_rows=test.sample(n=min(2000, len(test)), random_state=0),
+        )
+        mlflow.log_artifact(str(report), "report")
+        info = log_bundle(result.bundle)
+        version = register(info.model_uri, tracking.registered_model)
         current = champion_metrics(tracking.registered_model, dataset, test)
         decision = decide_promotion(result.metrics, current, rule)
         apply_promotion(tracking.registered_model, version, decision)
         mlflow.set_tags({f"promotion.{k}": v for k, v in decision.tags().items()})
-    return TrainingRun(result, run.info.run_id, version, decision, uri)
+    return TrainingRun(result, run.info.run_id, version, decision, uri, report)
 
 
 __all__ = ["TrainingRun", "champion_metrics", "train_and_register"]

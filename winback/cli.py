@@ -343,6 +343,7 @@ def train_cmd(
             labels=settings.labels,
             snapshots=settings.snapshots,
             training=settings.training,
+            segment_settings=settings.segments,
             tracking=tracking,
             as_of=as_of,
             settings_document=_document(settings),
@@ -359,6 +360,7 @@ def train_cmd(
     out.print("test period, same rows for every model:")
     out.print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     out.print(f"MLflow run {run.run_id} at {run.tracking_uri}")
+    out.print(f"model report: {run.report}")
     verdict = "champion" if run.decision.promote else "challenger (not promoted)"
     out.print(f"registered {tracking.registered_model} version {run.version}: {verdict}")
     out.print(f"  {run.decision.reason}")

@@ -153,6 +153,9 @@ def test_train_registers_a_champion_then_judges_a_challenger_on_the_same_rows(
     assert "active roc_auc" in first.stdout and "rfm" in first.stdout
     # The store is beside the config, whatever the working directory.
     assert (world / "mlruns" / "mlflow.db").exists()
+    reports = list((world / "mlruns" / "reports").glob("*.html"))
+    assert len(reports) == 1
+    assert f"model report: {reports[0]}" in first.stdout
     second = run("train", "--config", "t.toml", cwd=world)
     assert second.returncode == 0, second.stderr
     # Same data, same seed: the same figures, and a tie never promotes.

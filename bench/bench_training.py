@@ -1,0 +1,309 @@
+"""ChurnModel training time against a plain ``lightgbm.train`` on the same matrix, and peak memory.
+
+    python bench/bench_training.py [--rows 1000000] [--rounds 300] [--threads 2] [--work DIR]
+
+Builds a synthetic snapshot table once (cached in --work): ``--rows`` training rows and
+``--valid-rows`` validation rows of 130 float feature columns with the shapes of our feature
+table (counts, skewed amounts, recencies, ratios, missing values for customers without events),
+4 text categorical columns (some missing) and a churn label with real signal (a non-linear
+function of the latent customer state, plus noise). Synthetic numpy, not features.simulate:
+it is built in seconds and has the same width and column types.
+
+Then, each in a fresh child process (this script re-invoked with ``--child plain|ours``, peak RSS
+of that child read with os.wait4), with the same hyperparameters, threads and a fixed number of
+rounds (early stopping cannot trigger: its patience exceeds the rounds), both evaluating the
+validation set every round:
+
+- plain: ``lightgbm.Dataset`` from one float64 numpy matrix (categories as codes of the sorted
+  levels, ``categorical_feature`` set) and ``lightgbm.train``;
+- ours: ``ChurnModel.fit`` on the DataFrame with text columns (encoding included);
+
+plus predicting and explaining ``--predict-rows`` validation rows: ``booster.predict`` (and
+``pred_contrib=True``) on the numpy matrix against ``ChurnModel.predict_proba`` and
+``contributions`` on the DataFrame. Prints seconds, the ratio ours / plain, the resident memory
+once the data is loaded and the peak, and whether the two models predict the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+
+from training.models import ChurnModel
+
+N_FLOAT = 130
+LATENT = 8
+#: Text categorical columns and their levels (the model sorts levels; the codes below do too).
+CATEGORIES = {
+    "country": sorted(f"C{i:02d}" for i in range(20)),
+    "channel": sorted(["web", "app", "store", "phone", "partner"]),
+    "segment": sorted(["new", "regular", "vip", "lapsed", "wholesale", "staff", "trial", "b2b"]),
+    "top_category": sorted(f"cat_{i:02d}" for i in range(50)),
+}
+KINDS = ("orders", "spend", "days_since", "share", "trend")
+
+
+def _float_names() -> list[str]:
+    # Column j has the shape of kind j % 5 (see _generate); from column 60 on, event features.
+    return [f"{'event_' if j >= 60 else ''}{KINDS[j % 5]}_{j:03d}" for j in range(N_FLOAT)]
+
+
+def _generate(rows: int, seed: int) -> dict[str, np.ndarray]:
+    """Float features, categorical codes (-1 missing) and a 0/1 churn label for ``rows`` rows."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((rows, LATENT))
+    weights = rng.standard_normal((LATENT, N_FLOAT)) / np.sqrt(LATENT)
+    floats = np.empty((rows, N_FLOAT), dtype="float64")
+    for j in range(N_FLOAT):
+        base = z @ weights[:, j] + 0.6 * rng.standard_normal(rows)
+        kind = j % 5
+        if kind == 0:  # counts
+            column = rng.poisson(np.exp(0.5 * base)).astype("float64")
+        elif kind == 1:  # skewed amounts, zero for about a third of customers
+            column = np.where(base > -0.45, np.exp(1.2 * base + 3.0), 0.0)
+        elif kind == 2:  # recency in days
+            column = np.minimum(np.floor(np.exp(3.5 - 0.8 * base)), 730.0)
+        elif kind == 3:  # shares in [0, 1]
+            column = 1.0 / (1.0 + np.exp(-base))
+        else:  # trends, rounded like ratios of counts
+            column = np.round(base, 2)
+        if j >= 60:  # event features: missing for customers without events
+            column[rng.random(rows) < 0.15] = np.nan
+        floats[:, j] = column
+    codes = {}
+    effects = np.zeros(rows)
+    for name, levels in CATEGORIES.items():
+        popularity = rng.dirichlet(np.ones(len(levels)))
+        drawn = rng.choice(len(levels), size=rows, p=popularity)
+        effects += rng.normal(0.0, 0.4, len(levels))[drawn]
+        drawn[rng.random(rows) < 0.02] = -1
+        codes[name] = drawn.astype("int16")
+    # Churn: non-linear in the latent state (threshold, interaction), plus level effects.
+    logit = (
+        -1.2
+        + 0.9 * z[:, 0]
+        - 0.7 * np.tanh(2.0 * z[:, 1])
+        + 0.5 * z[:, 2] * z[:, 3]
+        + 0.8 * (z[:, 4] > 1.0)
+        + effects
+    )
+    label = (rng.random(rows) < 1.0 / (1.0 + np.exp(-logit))).astype("float64")
+    return {"floats": floats, "label": label, **{f"code_{k}": v for k, v in codes.items()}}
+
+
+def _data_dir(work: Path, rows: int, valid_rows: int) -> Path:
+    directory = work / f"training-{rows}-{valid_rows}"
+    if not (directory / "done").exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        # One population, split: the validation rows come from the same customers' world.
+        for key, values in _generate(rows + valid_rows, seed=1).items():
+            np.save(directory / f"train_{key}.npy", values[:rows])
+            np.save(directory / f"valid_{key}.npy", values[rows:])
+        (directory / "done").touch()
+        print(f"generated {rows:,} + {valid_rows:,} rows in {time.perf_counter() - start:.0f}s")
+    return directory
+
+
+def _numpy_matrix(directory: Path, part: str) -> tuple[np.ndarray, np.ndarray]:
+    """One float64 matrix: the float features, then the category codes (NaN when missing)."""
+    floats = np.load(directory / f"{part}_floats.npy")
+    matrix = np.empty((len(floats), N_FLOAT + len(CATEGORIES)), dtype="float64")
+    matrix[:, :N_FLOAT] = floats
+    del floats
+    for i, name in enumerate(CATEGORIES):
+        codes = np.load(directory / f"{part}_code_{name}.npy").astype("float64")
+        codes[codes < 0] = np.nan
+        matrix[:, N_FLOAT + i] = codes
+    return matrix, np.load(directory / f"{part}_label.npy")
+
+
+def _frame(directory: Path, part: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The feature table as we hold it: float columns and text columns (missing as NA)."""
+    columns: dict[str, Any] = dict(
+        zip(_float_names(), np.load(directory / f"{part}_floats.npy").T, strict=True)
+    )
+    for name, levels in CATEGORIES.items():
+        codes = np.load(directory / f"{part}_code_{name}.npy")
+        text = np.array([*levels, None], dtype=object)[codes]  # code -1 picks None
+        columns[name] = pd.array(text, dtype="str")
+    return pd.DataFrame(columns), np.load(directory / f"{part}_label.npy")
+
+
+def _hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "learning_rate": 0.05,
+        "num_leaves": 31,
+        "min_child_samples": 50,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "seed": 0,
+        "n_jobs": args.threads,
+    }
+
+
+def _best_of(repeats: int, call: Any) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _rss_gib() -> float:
+    return psutil.Process().memory_info().rss / 1024**3
+
+
+def _child_plain(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    x, y = _numpy_matrix(directory, "train")
+    x_valid, y_valid = _numpy_matrix(directory, "valid")
+    loaded = _rss_gib()
+    hyper = _hyperparameters(args)
+    params = {
+        "objective": "binary",
+        **{k: v for k, v in hyper.items() if k not in ("min_child_samples", "n_jobs")},
+        "min_data_in_leaf": hyper["min_child_samples"],
+        "num_threads": args.threads,
+        "deterministic": True,
+        "force_col_wise": True,
+        "verbosity": -1,
+    }
+    names = [*_float_names(), *CATEGORIES]
+    categorical = list(range(N_FLOAT, N_FLOAT + len(CATEGORIES)))
+    start = time.perf_counter()
+    train = lgb.Dataset(x, y, feature_name=names, categorical_feature=categorical)
+    valid = lgb.Dataset(x_valid, y_valid, reference=train)
+    booster = lgb.train(
+        params,
+        train,
+        num_boost_round=args.rounds,
+        valid_sets=[valid],
+        valid_names=["eval"],
+        callbacks=[lgb.early_stopping(args.rounds + 1, verbose=False)],
+    )
+    fit = time.perf_counter() - start
+    rows = x_valid[: args.predict_rows]
+    proba = booster.predict(rows)
+    np.save(directory / "plain_proba.npy", proba)
+    return {
+        "loaded": loaded,
+        "fit": fit,
+        "trees": booster.num_trees(),
+        "predict": _best_of(args.repeats, lambda: booster.predict(rows)),
+        "contrib": _best_of(1, lambda: booster.predict(rows, pred_contrib=True)),
+    }
+
+
+def _child_ours(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    frame, y = _frame(directory, "train")
+    frame_valid, y_valid = _frame(directory, "valid")
+    loaded = _rss_gib()
+    model = ChurnModel(
+        **_hyperparameters(args),
+        n_estimators=args.rounds,
+        early_stopping_rounds=args.rounds + 1,
+    )
+    start = time.perf_counter()
+    model.fit(frame, y, eval_set=(frame_valid, y_valid))
+    fit = time.perf_counter() - start
+    rows = frame_valid.iloc[: args.predict_rows]
+    proba = model.predict_proba(rows)
+    plain = directory / "plain_proba.npy"
+    diff = float(np.abs(proba - np.load(plain)).max()) if plain.exists() else None
+    return {
+        "loaded": loaded,
+        "fit": fit,
+        "trees": model.booster_.num_trees(),
+        "predict": _best_of(args.repeats, lambda: model.predict_proba(rows)),
+        "contrib": _best_of(1, lambda: model.contributions(rows)),
+        "max_diff": diff,
+    }
+
+
+def _run_child(which: str, argv: list[str]) -> tuple[dict[str, Any], float]:
+    """This script as ``--child which`` in a fresh process: its result and its peak RSS (GiB)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--child", which]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    # wait4 reports the rusage of this one child, not the maximum over all children so far.
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return json.loads(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024**2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--valid-rows", type=int, default=200_000)
+    parser.add_argument("--predict-rows", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--repeats", type=int, default=3, help="best of, for the predict timing")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "winback-bench")
+    parser.add_argument("--child", choices=["plain", "ours"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    directory = _data_dir(args.work, args.rows, args.valid_rows)
+    if args.child:
+        child = _child_plain if args.child == "plain" else _child_ours
+        print(json.dumps(child(args, directory)))
+        return
+
+    argv = [f"--rows={args.rows}", f"--valid-rows={args.valid_rows}",
+            f"--predict-rows={args.predict_rows}", f"--rounds={args.rounds}",
+            f"--threads={args.threads}", f"--repeats={args.repeats}",
+            f"--work={args.work}"]  # fmt: skip
+    (directory / "plain_proba.npy").unlink(missing_ok=True)
+    plain, plain_peak = _run_child("plain", argv)
+    ours, ours_peak = _run_child("ours", argv)
+    width = N_FLOAT + len(CATEGORIES)
+    print(
+        f"{args.rows:,} training rows + {args.valid_rows:,} validation rows, {width} columns "
+        f"({N_FLOAT} float, {len(CATEGORIES)} text categorical), {args.rounds} rounds, "
+        f"{args.threads} threads, lightgbm {lgb.__version__}"
+    )
+    print("training (Dataset construction + all rounds, validation scored every round)")
+    for name, result, peak in (
+        ("plain lightgbm.train (numpy float64)", plain, plain_peak),
+        ("ChurnModel.fit (DataFrame, text columns)", ours, ours_peak),
+    ):
+        print(
+            f"  {name:<42} {result['fit']:7.2f}s  {result['fit'] / plain['fit']:5.2f}× plain  "
+            f"{result['trees']} trees  data loaded {result['loaded']:.2f} GiB, "
+            f"peak {peak:.2f} GiB (+{peak - result['loaded']:.2f})"
+        )
+    print(
+        f"scoring {min(args.predict_rows, args.valid_rows):,} rows "
+        f"(predict best of {args.repeats}, contributions once)"
+    )
+    for name, key, ours_name in (
+        ("booster.predict", "predict", "ChurnModel.predict_proba"),
+        ("booster.predict(pred_contrib=True)", "contrib", "ChurnModel.contributions"),
+    ):
+        print(f"  {'plain ' + name:<42} {plain[key]:7.2f}s")
+        print(f"  {ours_name:<42} {ours[key]:7.2f}s  {ours[key] / plain[key]:5.2f}× plain")
+    diff = ours["max_diff"]
+    same = "n/a" if diff is None else f"{diff:.2e}"
+    print(f"max |P(churn) ours − plain| on the scored rows: {same}")
+
+
+if __name__ == "__main__":
+    main()
