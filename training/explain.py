@@ -40,8 +40,10 @@ from typing import TYPE_CHECKING, Literal, Protocol, get_args
 import numpy as np
 import pandas as pd
 
+from training.plots import new_figure, save_figure
+
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    pass
 
 Direction = Literal["increase", "decrease", "abs"]
 #: Columns of :func:`top_contributions`, in order.
@@ -203,24 +205,6 @@ def global_importance(
 # --- plots --------------------------------------------------------------------------------------
 
 
-def _figure(width: float, height: float) -> Figure:
-    """A figure drawn by the Agg canvas directly: no pyplot, no global backend, no window."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 (slow; only to plot)
-    from matplotlib.figure import Figure  # noqa: PLC0415
-
-    figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure: Figure, path: Path) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # No software or date stamp: the same data gives the same bytes.
-    figure.savefig(target, format="png", metadata={"Software": None})
-    return target
-
-
 def _value_colour(column: pd.Series) -> np.ndarray:
     """Each value's rank within the column in [0, 1]; NaN for missing and non-numeric values."""
     if pd.api.types.is_bool_dtype(column.dtype):
@@ -273,7 +257,7 @@ def shap_summary_plot(
     strength = np.abs(values).mean(axis=0)
     top = np.argsort(-strength, kind="stable")[:max_features]
 
-    figure = _figure(9.0, 1.6 + 0.38 * len(top))
+    figure = new_figure(9.0, 1.6 + 0.38 * len(top), dpi=110)
     axes = figure.subplots()
     cmap = colormaps["coolwarm"]
     norm = Normalize(0.0, 1.0)
@@ -305,7 +289,7 @@ def shap_summary_plot(
     bar = figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes, aspect=40, pad=0.01)
     bar.set_ticks([0.0, 1.0], labels=["low", "high"])
     bar.set_label("feature value (rank; grey: missing or category)")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def importance_plot(
@@ -326,7 +310,7 @@ def importance_plot(
         raise ValueError("importance has no rows: nothing to plot")
     shown = importance.sort_values("mean_abs_contribution", ascending=False, kind="stable")
     shown = shown.head(max_features).iloc[::-1]
-    figure = _figure(8.0, 1.4 + 0.34 * len(shown))
+    figure = new_figure(8.0, 1.4 + 0.34 * len(shown), dpi=110)
     axes = figure.subplots()
     positions = np.arange(len(shown))
     values = shown["mean_abs_contribution"].to_numpy(dtype="float64")
@@ -345,7 +329,7 @@ def importance_plot(
     axes.set_xlabel(f"mean |SHAP value| (effect on {scale})")
     axes.set_title(f"Global feature importance: top {len(shown)} of {len(importance)} features")
     axes.grid(axis="x", alpha=0.3)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 __all__ = [

@@ -30,17 +30,18 @@ _COLOURS = {"ours": "#1f5fa8", "rfm": "#d9822b", "bgnbd": "#3a9a5b"}
 _RANDOM = {"color": "#888888", "linestyle": "--", "linewidth": 1.0}
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float, dpi: int = 100) -> Figure:
     """A figure drawn by the Agg canvas directly: no pyplot, no global backend, no window."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 (slow; only to plot)
     from matplotlib.figure import Figure  # noqa: PLC0415
 
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_figure(figure: Figure, path: Path) -> Path:
+    """Write ``figure`` as a PNG at ``path`` (parents created); the same data, the same bytes."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     # No software or date stamp: the same data gives the same bytes.
@@ -87,7 +88,7 @@ def roc_pr_plot(test_predictions: pd.DataFrame, path: Path) -> Path:
     chance line. Legends give each model's AUC / average precision and row count.
     """
     scores = _active_scores(test_predictions)
-    figure = _figure(11.0, 4.8)
+    figure = new_figure(11.0, 4.8)
     roc_axes, pr_axes = figure.subplots(1, 2)
     base_rate = np.nan
     for who, (y, p) in scores.items():
@@ -130,7 +131,7 @@ def roc_pr_plot(test_predictions: pd.DataFrame, path: Path) -> Path:
     for axes in (roc_axes, pr_axes):
         axes.grid(alpha=0.3)
         axes.legend(loc="lower right" if axes is roc_axes else "lower left", fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def gains_plot(test_predictions: pd.DataFrame, path: Path) -> Path:
@@ -141,7 +142,7 @@ def gains_plot(test_predictions: pd.DataFrame, path: Path) -> Path:
     lift (churn rate in the top x % / overall churn rate), random = 1.
     """
     scores = _active_scores(test_predictions)
-    figure = _figure(11.0, 4.8)
+    figure = new_figure(11.0, 4.8)
     gains_axes, lift_axes = figure.subplots(1, 2)
     for who, (active, p_active) in scores.items():
         churned, score = 1.0 - active, 1.0 - p_active
@@ -173,7 +174,7 @@ def gains_plot(test_predictions: pd.DataFrame, path: Path) -> Path:
     for axes in (gains_axes, lift_axes):
         axes.grid(alpha=0.3)
         axes.legend(loc="lower right", fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def reliability_plot(test_predictions: pd.DataFrame, path: Path, n_bins: int = 10) -> Path:
@@ -189,7 +190,7 @@ def reliability_plot(test_predictions: pd.DataFrame, path: Path, n_bins: int = 1
     table = reliability_table(labelled["churned"], labelled["churn_probability"], n_bins)
     gap = (table["observed_rate"] - table["mean_predicted"]).abs()
     ece = float((gap * table["count"]).sum() / table["count"].sum())
-    figure = _figure(6.5, 6.5)
+    figure = new_figure(6.5, 6.5)
     top, bottom = figure.subplots(2, 1, height_ratios=[3, 1], sharex=True)
     top.plot([0, 1], [0, 1], label="perfectly calibrated", **_RANDOM)
     top.plot(
@@ -208,7 +209,7 @@ def reliability_plot(test_predictions: pd.DataFrame, path: Path, n_bins: int = 1
     top.grid(alpha=0.3)
     top.legend(loc="upper left", fontsize=8)
     _count_bars(bottom, table)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def _count_bars(axes: Axes, table: pd.DataFrame) -> None:
@@ -232,7 +233,7 @@ def decile_plot(test_predictions: pd.DataFrame, path: Path) -> Path:
     if len(rows) < 10:
         raise ValueError(f"the decile plot needs at least 10 rows with spend, got {len(rows)}")
     table = decile_table(rows["spend_next"], rows["expected_spend"])
-    figure = _figure(8.0, 4.6)
+    figure = new_figure(8.0, 4.6)
     axes = figure.subplots()
     x = table["decile"].to_numpy()
     axes.bar(x - 0.2, table["mean_predicted"], width=0.4, color=_COLOURS["ours"], label="predicted")
@@ -250,7 +251,15 @@ def decile_plot(test_predictions: pd.DataFrame, path: Path) -> Path:
     axes.axhline(0.0, color="#444444", linewidth=0.8)
     axes.grid(axis="y", alpha=0.3)
     axes.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
-__all__ = ["MODEL_NAMES", "decile_plot", "gains_plot", "reliability_plot", "roc_pr_plot"]
+__all__ = [
+    "MODEL_NAMES",
+    "decile_plot",
+    "gains_plot",
+    "new_figure",
+    "reliability_plot",
+    "roc_pr_plot",
+    "save_figure",
+]
