@@ -175,14 +175,14 @@ class _LightGBMModel(BaseEstimator):
         self, data: pd.DataFrame, task: _Task, held: tuple[pd.DataFrame, _Task] | None
     ) -> tuple[lgb.Booster, int]:
         """One booster and its best round, early-stopped on ``held`` when given."""
-        train = lgb.Dataset(data[task.rows].reset_index(drop=True), task.label)
+        train = lgb.Dataset(_selected(data, task.rows), task.label)
         valid: list[lgb.Dataset] = []
         callbacks: list[Callable[..., Any]] = []
         if held is not None:
             held_data, held_task = held
             if not held_task.rows.any():
                 raise ValueError(f"eval_set has no rows to evaluate {task.params['objective']}")
-            rows = held_data[held_task.rows].reset_index(drop=True)
+            rows = _selected(held_data, held_task.rows)
             valid = [lgb.Dataset(rows, held_task.label, reference=train)]
             if self.early_stopping_rounds:
                 callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
@@ -354,6 +354,15 @@ class _LightGBMModel(BaseEstimator):
             }
         )
         return model
+
+
+def _selected(data: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The rows a task trains on; the frame itself (no copy) when that is every row."""
+    if rows.all():
+        # A boolean selection copies the whole matrix (a GiB at a million rows); with pandas'
+        # copy-on-write, reset_index alone shares the data.
+        return data.reset_index(drop=True)
+    return data[rows].reset_index(drop=True)
 
 
 class ChurnModel(_LightGBMModel):
