@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features import FeaturePlan
+from features import FeaturePlan, FeatureSettings, describe_features
+from training.btyd import BTYD_COLUMNS, BTYD_DESCRIPTIONS, BtydFeatures
 from training.calibration import Calibrator
 from training.models import ChurnModel, CountModel, ModelFileError, SpendModel
+from training.periods import PeriodModels, value_columns
 
 BUNDLE_FILE = "bundle.json"
-BUNDLE_VERSION = 1
-#: Output columns of :meth:`ModelBundle.predict`, in order.
+BUNDLE_VERSION = 2
+#: The first output columns of :meth:`ModelBundle.predict`; period values and CLV follow.
 PREDICTIONS = ("churn_probability", "decline_probability", "expected_orders", "expected_spend")
 
 
@@ -35,22 +37,61 @@ class ModelBundle:
     spend: SpendModel
     decline: ChurnModel | None = None
     calibrator: Calibrator | None = None
+    #: BG/NBD + Gamma-Gamma numbers whose outputs are model inputs (None: not used).
+    btyd: BtydFeatures | None = None
+    #: Value per future period and CLV (None: not forecast).
+    periods: PeriodModels | None = None
 
     @property
     def feature_columns(self) -> list[str]:
-        """The models' input columns, in order."""
+        """The columns a caller supplies: the feature plan's, in order."""
         return self.plan.columns
 
-    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Calibrated churn and decline probabilities, expected orders and spend, per row."""
+    @property
+    def model_columns(self) -> list[str]:
+        """The LightGBM models' input columns: the features and the BG/NBD inputs made from them."""
+        return self.plan.columns + (list(BTYD_COLUMNS) if self.btyd is not None else [])
+
+    @property
+    def prediction_columns(self) -> list[str]:
+        """Output columns of :meth:`predict`, in order."""
+        values = [*value_columns(self.periods.periods), "clv"] if self.periods else []
+        return [*PREDICTIONS, *values]
+
+    def dictionary(self, settings: FeatureSettings) -> pd.DataFrame:
+        """The feature dictionary of every model input, the BG/NBD inputs included."""
+        frame = describe_features(settings, self.plan)
+        if self.btyd is None:
+            return frame
+        extra = pd.DataFrame(
+            {
+                "name": list(BTYD_DESCRIPTIONS),
+                "meaning": list(BTYD_DESCRIPTIONS.values()),
+                "window_days": pd.array([None] * len(BTYD_DESCRIPTIONS), dtype="Int64"),
+                "unit": ["probability", "orders", "currency"],
+                "family": "btyd",
+                "source": "transactions",
+            }
+        )
+        return pd.concat([frame, extra[frame.columns]], ignore_index=True)
+
+    def model_inputs(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The models' input frame for feature rows (BG/NBD inputs added when used)."""
         x = features[self.feature_columns]
+        if self.btyd is None:
+            return x
+        return pd.concat([x, self.btyd.transform(x)], axis=1)
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Churn (calibrated) and decline probabilities, orders, spend, period values, CLV."""
+        x = self.model_inputs(features)
         churn = self.churn.predict_proba(x)
         if self.calibrator is not None:
             churn = self.calibrator.predict(churn)
         decline = (
             self.decline.predict_proba(x) if self.decline is not None else np.full(len(x), np.nan)
         )
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "churn_probability": churn,
                 "decline_probability": decline,
@@ -59,6 +100,9 @@ class ModelBundle:
             },
             index=features.index,
         )
+        if self.periods is None:
+            return out
+        return pd.concat([out, self.periods.predict(x, churn, self.btyd)], axis=1)
 
     def input_example(self, rows: int = 3) -> pd.DataFrame:
         """Synthetic input rows (never customer data): zeros, and the first known category."""
@@ -85,6 +129,8 @@ class ModelBundle:
             "horizon_days": self.horizon_days,
             "models": sorted(models),
             "calibrator": self.calibrator.to_dict() if self.calibrator is not None else None,
+            "btyd": self.btyd.to_dict() if self.btyd is not None else None,
+            "periods": self.periods.save(directory) if self.periods is not None else None,
         }
         (directory / BUNDLE_FILE).write_text(json.dumps(document, indent=1), encoding="utf-8")
         return directory
@@ -101,7 +147,7 @@ class ModelBundle:
                 f"{directory}: bundle version {document.get('version')!r}; this code reads "
                 f"version {BUNDLE_VERSION}"
             )
-        calibrator = document["calibrator"]
+        calibrator, btyd, periods = document["calibrator"], document["btyd"], document["periods"]
         return cls(
             plan=FeaturePlan.from_dict(document["plan"]),
             horizon_days=int(document["horizon_days"]),
@@ -114,6 +160,8 @@ class ModelBundle:
                 else None
             ),
             calibrator=Calibrator.from_dict(calibrator) if calibrator is not None else None,
+            btyd=BtydFeatures.from_dict(btyd) if btyd is not None else None,
+            periods=PeriodModels.load(directory, periods) if periods is not None else None,
         )
 
 

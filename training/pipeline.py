@@ -14,13 +14,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+from sklearn.metrics import mean_tweedie_deviance
 
 from features import Dataset, LabelSettings, Snapshots
 from training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
+from training.btyd import BTYD_COLUMNS, BtydFeatures
 from training.bundle import ModelBundle
 from training.calibration import Calibrator, choose_calibration, compare_calibrators
 from training.metrics import classification_metrics, compare, regression_metrics
 from training.models import ChurnModel, CountModel, SpendModel
+from training.periods import fit_period_models
 from training.splits import TimeSplit, split_cutoffs, split_frame
 from training.tuning import TuningResult, tune_churn
 
@@ -37,9 +40,17 @@ class TrainingSettings(BaseModel):
     min_child_samples: int = Field(default=50, ge=1)
     n_estimators: int = Field(default=2000, ge=1)
     early_stopping_rounds: int = Field(default=100, ge=1)
-    spend_objective: Literal["tweedie", "two_part"] = "tweedie"
+    #: ``auto`` fits both and keeps the one with the lower Tweedie deviance on validation.
+    spend_objective: Literal["auto", "tweedie", "two_part"] = "auto"
     calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
     bgnbd_baseline: bool = True
+    #: Give the models BG/NBD's P(alive), expected orders and spend as inputs
+    #: (fitted on the last training cutoff), and extrapolate unlearnable periods with its decay.
+    btyd_features: bool = True
+    #: Annual rate discounting each period's value into CLV.
+    discount_rate: float = Field(default=0.10, ge=0.0, le=1.0)
+    #: Training cutoffs a period's value model needs to be learned directly, not extrapolated.
+    min_period_train_cutoffs: int = Field(default=3, ge=1)
     #: Optuna trials tuning the churn model on validation time; 0 keeps the settings above.
     trials: int = Field(default=0, ge=0)
     seed: int = 0
@@ -60,6 +71,8 @@ class TrainResult:
     tuning: TuningResult | None
     #: Test rows with labels, our predictions and the baselines' (for plots and reports).
     test_predictions: pd.DataFrame = field(repr=False)
+    #: Validation figures behind choices made in training (spend objective, BG/NBD inputs).
+    choices: dict[str, Any] = field(default_factory=dict)
 
 
 def _params(settings: TrainingSettings) -> dict[str, Any]:
@@ -78,40 +91,74 @@ def _labelled(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     return frame[frame[label].notna()]
 
 
+def _data(
+    frame: pd.DataFrame, label: str, columns: list[str], clip: bool = False
+) -> tuple[pd.DataFrame, pd.Series]:
+    rows = _labelled(frame, label)
+    y = rows[label].clip(lower=0) if clip else rows[label]
+    return rows[columns], y
+
+
 def fit_models(
     train: pd.DataFrame,
     valid: pd.DataFrame,
     columns: list[str],
     settings: TrainingSettings,
     churn_params: dict[str, Any] | None = None,
-) -> tuple[ChurnModel, ChurnModel | None, CountModel, SpendModel]:
+) -> tuple[ChurnModel, ChurnModel | None, CountModel, SpendModel, dict[str, Any]]:
     """Fit churn, decline, orders and spend, each stopping early on the validation cutoffs.
 
     ``churn_params`` (from tuning) replace the settings' hyperparameters for the churn model.
+    Also returns the validation figures of each spend objective tried.
     """
     params = _params(settings)
-
-    def data(frame: pd.DataFrame, label: str, clip: bool = False) -> tuple[pd.DataFrame, object]:
-        rows = _labelled(frame, label)
-        y = rows[label].clip(lower=0) if clip else rows[label]
-        return rows[columns], y
-
     tuned = {**params, **(churn_params or {})}
-    churn = ChurnModel(**tuned).fit(*data(train, "churned"), eval_set=data(valid, "churned"))
+    churn = ChurnModel(**tuned).fit(
+        *_data(train, "churned", columns), eval_set=_data(valid, "churned", columns)
+    )
     decline = None
     if _labelled(train, "declined")["declined"].nunique() == 2:
         decline = ChurnModel(**params).fit(
-            *data(train, "declined"), eval_set=data(valid, "declined")
+            *_data(train, "declined", columns), eval_set=_data(valid, "declined", columns)
         )
     orders = CountModel(**params).fit(
-        *data(train, "orders_next"), eval_set=data(valid, "orders_next")
+        *_data(train, "orders_next", columns), eval_set=_data(valid, "orders_next", columns)
     )
-    # Net spend is negative for the few customers who only returned goods: a zero-heavy,
-    # non-negative objective models spend, and refunds stay in the evaluation's actuals.
-    spend = SpendModel(objective=settings.spend_objective, **params).fit(
-        *data(train, "spend_next", clip=True), eval_set=data(valid, "spend_next", clip=True)
+    spend, figures = fit_spend(train, valid, columns, settings.spend_objective, params)
+    return churn, decline, orders, spend, figures
+
+
+def fit_spend(
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    columns: list[str],
+    objective: Literal["auto", "tweedie", "two_part"],
+    params: dict[str, Any],
+) -> tuple[SpendModel, dict[str, Any]]:
+    """Fit spend over the horizon with ``objective``, or with both and keep the better (``auto``).
+
+    Both objectives predict the mean, so they are compared by the mean Tweedie deviance (power
+    1.5, a proper score for a zero-heavy mean) on the validation cutoffs; MAE is logged beside.
+    Net spend is negative for the few customers who only returned goods: the models learn it as
+    0, and refunds stay in the evaluation's actuals.
+    """
+    x_fit, y_fit = _data(train, "spend_next", columns, clip=True)
+    x_val, y_val = _data(valid, "spend_next", columns, clip=True)
+    candidates: tuple[Literal["tweedie", "two_part"], ...] = (
+        ("tweedie", "two_part") if objective == "auto" else (objective,)
     )
-    return churn, decline, orders, spend
+    fitted: dict[str, SpendModel] = {}
+    figures: dict[str, Any] = {}
+    for name in candidates:
+        model = SpendModel(objective=name, **params).fit(x_fit, y_fit, eval_set=(x_val, y_val))
+        predicted = np.clip(model.predict(x_val), 1e-9, None)
+        fitted[name] = model
+        figures[f"valid.spend.{name}.tweedie_deviance"] = float(
+            mean_tweedie_deviance(y_val, predicted, power=1.5)
+        )
+        figures[f"valid.spend.{name}.mae"] = float(np.mean(np.abs(y_val - predicted)))
+    best = min(candidates, key=lambda n: figures[f"valid.spend.{n}.tweedie_deviance"])
+    return fitted[best], figures | {"spend_objective": best}
 
 
 def calibrate(
@@ -197,6 +244,13 @@ def _figures(test: pd.DataFrame, pred: pd.DataFrame) -> dict[str, dict[str, floa
     }
     if "churn_probability" in pred:
         figures["churn"] = classification_metrics(churned, 1 - p_active)
+    if "decline_probability" in pred:
+        rated = test["declined"].notna().to_numpy() & pred["decline_probability"].notna().to_numpy()
+        declined = test.loc[rated, "declined"].to_numpy()
+        if len(np.unique(declined)) == 2:
+            figures["decline"] = classification_metrics(
+                declined, pred.loc[rated, "decline_probability"].to_numpy()
+            )
     return figures
 
 
@@ -224,6 +278,27 @@ def comparison_table(metrics: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=who)
 
 
+def verdict(metrics: dict[str, float]) -> list[str]:
+    """One line per baseline: on how many headline figures we win, and where we lose, by how much.
+
+    Built from the ``vs_<baseline>.*`` improvements (positive = ours better).
+    """
+    lines = []
+    for who in ("rfm", "bgnbd"):
+        gains = {
+            f"{target} {name}": metrics.get(f"vs_{who}.{target}.{name}", np.nan)
+            for target, name in HEADLINE
+        }
+        known = {k: v for k, v in gains.items() if np.isfinite(v)}
+        if not known:
+            continue
+        losses = [f"{k} by {-v:.4g}" for k, v in known.items() if v < 0]
+        wins = sum(v > 0 for v in known.values())
+        line = f"vs {who}: better on {wins} of {len(known)} headline figures"
+        lines.append(line + (f"; worse on {', '.join(losses)}" if losses else ""))
+    return lines
+
+
 def train_models(
     snapshots: Snapshots,
     dataset: Dataset,
@@ -243,8 +318,14 @@ def train_models(
         validation=settings.validation_cutoffs,
         test=settings.test_cutoffs,
     )
-    train, valid, test = split_frame(snapshots.frame, split)
-    columns = snapshots.plan.columns
+    choices: dict[str, Any] = {}
+    btyd = _fit_btyd(snapshots, split, labels.horizon_days, settings, choices)
+    frame = snapshots.frame
+    columns = list(snapshots.plan.columns)
+    if btyd is not None:
+        frame = pd.concat([frame, btyd.transform(frame)], axis=1)
+        columns += list(BTYD_COLUMNS)
+    train, valid, test = split_frame(frame, split)
     tuning = None
     if settings.trials:
         fit_rows, valid_rows = _labelled(train, "churned"), _labelled(valid, "churned")
@@ -260,10 +341,25 @@ def train_models(
             n_estimators=settings.n_estimators,
             early_stopping_rounds=settings.early_stopping_rounds,
         )
-    churn, decline, orders, spend = fit_models(
+    churn, decline, orders, spend, spend_figures = fit_models(
         train, valid, columns, settings, tuning.best_params if tuning else None
     )
+    choices |= spend_figures
     calibrator, method, scores = calibrate(churn, valid, columns, settings.calibration)
+    periods = fit_period_models(
+        frame,
+        columns,
+        horizon_days=labels.horizon_days,
+        periods=labels.periods,
+        main_split=split,
+        validation=settings.validation_cutoffs,
+        test=settings.test_cutoffs,
+        min_train_cutoffs=settings.min_period_train_cutoffs,
+        discount_rate=settings.discount_rate,
+        params=_params(settings),
+        btyd=btyd,
+    )
+    choices |= {f"period_{k}.method": m for k, m in periods.methods.items()}
     bundle = ModelBundle(
         plan=snapshots.plan,
         horizon_days=labels.horizon_days,
@@ -272,19 +368,68 @@ def train_models(
         spend=spend,
         decline=decline,
         calibrator=calibrator,
+        btyd=btyd,
+        periods=periods,
     )
     ours = bundle.predict(test)
     predictions = {
         "ours": ours.assign(p_active=1 - ours["churn_probability"]),
         **_baselines(dataset, train, test, labels, settings.bgnbd_baseline),
     }
-    metrics = evaluate(test, predictions)
+    metrics = evaluate(test, predictions) | period_metrics(bundle, frame)
     keep = ["customer_id", "as_of", "churned", "declined", "orders_next", "spend_next"]
     table = test[keep].join(ours)
     for who, pred in predictions.items():
         if who != "ours":
             table = table.join(pred.add_prefix(f"{who}_"))
-    return TrainResult(bundle, split, metrics, scores, method, tuning, table)
+    return TrainResult(bundle, split, metrics, scores, method, tuning, table, choices)
+
+
+def _fit_btyd(
+    snapshots: Snapshots,
+    split: TimeSplit,
+    horizon_days: int,
+    settings: TrainingSettings,
+    choices: dict[str, Any],
+) -> BtydFeatures | None:
+    """BG/NBD + Gamma-Gamma fitted on the customers at the last training cutoff, or None.
+
+    Only data before that cutoff is used, so no later split leaks into the numbers; a population
+    the models cannot describe (e.g. no repeat buyer) leaves the inputs out, with the reason.
+    """
+    if not settings.btyd_features or not BtydFeatures.available(snapshots.plan.columns):
+        choices["btyd_features"] = "off"
+        return None
+    as_of = pd.to_datetime(snapshots.frame["as_of"])
+    rows = snapshots.frame[as_of == pd.Timestamp(split.train[-1])]
+    try:
+        btyd = BtydFeatures.fit(rows, horizon_days)
+    except ValueError as exc:
+        choices["btyd_features"] = f"off: {exc}"
+        return None
+    choices["btyd_features"] = f"fitted on {len(rows)} customers at {split.train[-1]:%Y-%m-%d}"
+    return btyd
+
+
+def period_metrics(bundle: ModelBundle, frame: pd.DataFrame) -> dict[str, float]:
+    """Each directly learned period's figures on its own test cutoffs: ``test.ours.period_<k>.*``.
+
+    Extrapolated periods have no held-out cutoff with the period observed (that is why they are
+    extrapolated) and get no figures.
+    """
+    periods = bundle.periods
+    if periods is None:
+        return {}
+    metrics: dict[str, float] = {}
+    for k, split in periods.splits.items():
+        rows = split_frame(frame, split)[2]
+        rows = rows[rows[f"margin_period_{k}"].notna()]
+        if rows.empty:
+            continue
+        predicted = bundle.predict(rows)[f"value_period_{k}"]
+        figures = regression_metrics(rows[f"margin_period_{k}"], predicted)
+        metrics |= {f"test.ours.period_{k}.{name}": v for name, v in figures.items()}
+    return metrics
 
 
 __all__ = [
@@ -296,4 +441,5 @@ __all__ = [
     "evaluate",
     "fit_models",
     "train_models",
+    "verdict",
 ]

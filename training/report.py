@@ -10,11 +10,9 @@ each row marked), ``plots``, ``features`` (the strongest features with their bus
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,12 @@ import pandas as pd
 
 from features.output import atomic_path
 from training.explain import global_importance, importance_plot, shap_summary_plot
+from training.html import escape as _e
+from training.html import number as _number
+from training.html import page
+from training.html import png_uri as _png_uri
+from training.html import section as _section
+from training.html import table as _table
 from training.metrics import HIGHER_IS_BETTER
 from training.pipeline import HEADLINE, TrainResult, comparison_table
 from training.plots import MODEL_NAMES, decile_plot, gains_plot, reliability_plot, roc_pr_plot
@@ -49,92 +53,8 @@ _FIGURES = {
     "aggregate_error": "total predicted vs actual (relative error)",
 }
 
-_CSS = """
-:root { --ink: #1d2330; --muted: #5b6475; --line: #d9dde5; --zebra: #f4f6f9;
-        --accent: #1f5fa8; --best: #dff3e4; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica,
-       Arial, sans-serif; color: var(--ink); background: #fff; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px 28px 64px; }
-h1 { font-size: 1.7em; margin: 0.2em 0 0.1em; }
-h2 { font-size: 1.3em; margin: 2em 0 0.6em; padding-bottom: 0.25em;
-     border-bottom: 2px solid var(--line); }
-h3 { font-size: 1.05em; margin: 1.4em 0 0.5em; }
-p, li { max-width: 80ch; }
-.muted, figcaption, .note { color: var(--muted); font-size: 0.92em; }
-.headline { font-size: 1.2em; font-weight: 600; color: var(--accent); margin: 0.8em 0; }
-nav { display: flex; flex-wrap: wrap; gap: 6px 16px; padding: 10px 0 4px;
-      border-bottom: 1px solid var(--line); }
-nav a { color: var(--accent); text-decoration: none; }
-nav a:hover { text-decoration: underline; }
-table { border-collapse: collapse; margin: 0.4em 0 1em; font-size: 0.92em; }
-th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left;
-         vertical-align: top; }
-th { background: #e9edf3; font-weight: 600; }
-tbody tr:nth-child(even) { background: var(--zebra); }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.best { background: var(--best); font-weight: 700; }
-.scroll { overflow-x: auto; }
-figure { margin: 1.2em 0 2em; }
-figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
-code { font-size: 0.92em; background: var(--zebra); padding: 0 3px; }
-"""
-
 
 # --- small HTML helpers ------------------------------------------------------------------------
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _number(value: object) -> str:
-    """A figure for a table: thousands separated, three decimals below 1, ``—`` for missing."""
-    if value is None or value is pd.NA:
-        return "—"
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return f"{int(value):,}"
-    number = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(number):
-        return "—"
-    size = abs(number)
-    decimals = 0 if size >= 100 or (size >= 1 and number.is_integer()) else 2 if size >= 1 else 3
-    return f"{number:,.{decimals}f}"
-
-
-def _table(
-    header: Sequence[str],
-    rows: Iterable[Sequence[str]],
-    *,
-    numeric: Sequence[bool] | None = None,
-    row_attrs: Sequence[str] | None = None,
-) -> str:
-    """A table from already-escaped cells (a cell may carry its own ``<td …>``)."""
-    numeric = numeric or [False] * len(header)
-    head = "".join(
-        f'<th class="num">{h}</th>' if n else f"<th>{h}</th>"
-        for h, n in zip(header, numeric, strict=True)
-    )
-    body = []
-    for i, row in enumerate(rows):
-        cells = "".join(
-            c if c.startswith("<td") else (f'<td class="num">{c}</td>' if n else f"<td>{c}</td>")
-            for c, n in zip(row, numeric, strict=True)
-        )
-        attrs = f" {row_attrs[i]}" if row_attrs else ""
-        body.append(f"<tr{attrs}>{cells}</tr>")
-    return (
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
-
-
-def _section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{_e(title)}</h2>\n{body}\n</section>'
-
-
-def _png_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 # --- sections ----------------------------------------------------------------------------------
@@ -219,6 +139,7 @@ def _summary(result: TrainResult) -> str:
                 numeric=[False, True, True],
             )
         )
+    parts += _value_choices(result)
     parts.append("<h3>Tuning</h3>")
     tuning = result.tuning
     if tuning is None:
@@ -236,6 +157,60 @@ def _summary(result: TrainResult) -> str:
             )
         )
     return _section("summary", "Summary", "\n".join(parts))
+
+
+_METHODS = {
+    "direct": "learned directly",
+    "btyd_decay": "extrapolated: last learned period × BG/NBD decay",
+    "retention_decay": "extrapolated: last learned period × (1 − P(churn)) per period",
+}
+
+
+def _value_choices(result: TrainResult) -> list[str]:
+    """How spend was modelled and how each period's value was produced, with test figures."""
+    choices, metrics = result.choices, result.metrics
+    parts = ["<h3>Spend and value per period</h3>"]
+    objective = choices.get("spend_objective")
+    if objective:
+        tried = [
+            (_e(name) + (" (chosen)" if name == objective else ""),
+             _number(choices[f"valid.spend.{name}.tweedie_deviance"]),
+             _number(choices[f"valid.spend.{name}.mae"]))
+            for name in ("tweedie", "two_part")
+            if f"valid.spend.{name}.tweedie_deviance" in choices
+        ]  # fmt: skip
+        parts.append("<p>Spend objective, chosen on the validation cutoffs:</p>")
+        parts.append(
+            _table(["objective", "Tweedie deviance", "MAE"], tried, numeric=[False, True, True])
+        )
+    parts.append(f"<p>BG/NBD inputs: {_e(choices.get('btyd_features', 'off'))}.</p>")
+    periods = result.bundle.periods
+    if periods is not None:
+        rows = []
+        for k, method in sorted(periods.methods.items()):
+            key = f"test.ours.period_{k}"
+            rows.append(
+                (
+                    f"value_period_{k}",
+                    _e(_METHODS.get(method, method)),
+                    _number(metrics.get(f"{key}.mae", math.nan)),
+                    _number(metrics.get(f"{key}.spearman", math.nan)),
+                    _number(metrics.get(f"{key}.aggregate_error", math.nan)),
+                )
+            )
+        parts.append(
+            f"<p>CRM margin per {periods.horizon_days}-day period; CLV discounts them at "
+            f"{periods.discount_rate:.0%} a year. Figures are on each period's own test cutoffs "
+            "(none for an extrapolated period: no held-out cutoff has it observed).</p>"
+        )
+        parts.append(
+            _table(
+                ["output", "method", "MAE", "Spearman", "aggregate error"],
+                rows,
+                numeric=[False, False, True, True, True],
+            )
+        )
+    return parts
 
 
 def _better(values: list[float], name: str) -> int | None:
@@ -320,7 +295,7 @@ def _importance(result: TrainResult, feature_rows: pd.DataFrame | None) -> tuple
     """Feature importance, and the scale it is on: SHAP on the rows given, else LightGBM gain."""
     churn = result.bundle.churn
     if feature_rows is not None and len(feature_rows):
-        rows = feature_rows[result.bundle.feature_columns]
+        rows = result.bundle.model_inputs(feature_rows)
         return global_importance(churn, rows), "mean |SHAP| on log-odds of churn"
     gain = np.asarray(churn.feature_importances_, dtype="float64")
     total = gain.sum()
@@ -351,7 +326,7 @@ def _plots(
         _figure_html("deciles", "Spend by decile", lambda p: decile_plot(test, p), folder),
     ]
     if feature_rows is not None and len(feature_rows):
-        rows = feature_rows[result.bundle.feature_columns]
+        rows = result.bundle.model_inputs(feature_rows)
         parts.append(
             _figure_html(
                 "shap",
@@ -547,14 +522,7 @@ def render_report(
         f"Test cutoffs {test[0]:%Y-%m-%d} … {test[-1]:%Y-%m-%d}; horizon "
         f"{result.split.label_days} days; {len(result.bundle.feature_columns)} features."
     )
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n"
-        f'<body><main><header><h1>{_e(title)}</h1><p class="muted">{_e(subtitle)}</p>'
-        f"<nav>{nav}</nav></header>\n" + "\n".join(sections) + "\n</main></body></html>\n"
-    )
+    return page(title, subtitle, nav, sections)
 
 
 def write_report(

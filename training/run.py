@@ -27,10 +27,10 @@ from features import (
     build_features,
     build_segments,
     build_snapshots,
-    describe_features,
 )
 from training.bundle import ModelBundle
 from training.explain import global_importance, importance_plot, shap_summary_plot
+from training.models import ModelFileError
 from training.pipeline import (
     TrainingSettings,
     TrainResult,
@@ -75,10 +75,17 @@ class TrainingRun:
 
 
 def champion_metrics(name: str, dataset: Dataset, test: pd.DataFrame) -> dict[str, float] | None:
-    """The current champion's metrics on this run's test rows, or None without a champion."""
+    """The current champion's metrics on this run's test rows, or None without a champion.
+
+    A champion this code cannot read (saved by an older winback) gives no metrics, so the gate
+    cannot compare and leaves the choice to ``winback promote``.
+    """
     if champion_version(name) is None:
         return None
-    model = load_champion(name).unwrap_python_model()
+    try:
+        model = load_champion(name).unwrap_python_model()
+    except ModelFileError:
+        return {}
     bundle: ModelBundle = model.bundle
     labels = test[["customer_id", "as_of", "churned", "orders_next", "spend_next"]]
     if set(bundle.feature_columns) <= set(test.columns):
@@ -96,7 +103,7 @@ def champion_metrics(name: str, dataset: Dataset, test: pd.DataFrame) -> dict[st
 def _log_explanations(result: TrainResult, frame: pd.DataFrame, rows: int = 2000) -> None:
     """SHAP summary and importance of the churn model on a seeded sample of the test rows."""
     test = frame[frame["as_of"].isin(pd.to_datetime(list(result.split.test)))]
-    sample = test.sample(n=min(rows, len(test)), random_state=0)[result.bundle.feature_columns]
+    sample = result.bundle.model_inputs(test.sample(n=min(rows, len(test)), random_state=0))
     importance = global_importance(result.bundle.churn, sample)
     log_frame(importance, "explain/churn_importance.csv")
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,13 +155,18 @@ def train_and_register(
                 "split.validation": ",".join(f"{c:%Y-%m-%d}" for c in split.validation),
                 "split.test": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
                 "calibration": result.calibration_method,
+                **{f"choice.{k}": str(v) for k, v in result.choices.items() if isinstance(v, str)},
             }
+        )
+        log_metrics_prefixed(
+            "", {k: v for k, v in result.choices.items() if isinstance(v, (int, float))}
         )
         log_metrics_prefixed("", result.metrics)
         log_frame(
             comparison_table(result.metrics).reset_index(names="figure"), "eval/comparison.csv"
         )
-        log_frame(describe_features(features, snaps.plan), "features/dictionary.csv")
+        dictionary = result.bundle.dictionary(features)
+        log_frame(dictionary, "features/dictionary.csv")
         _log_explanations(result, snaps.frame)
         test = snaps.frame[
             snaps.frame["as_of"].isin(pd.to_datetime(list(result.split.test)))
@@ -162,7 +174,7 @@ def train_and_register(
         report = write_report(
             result,
             root / "mlruns" / "reports" / f"{run.info.run_id}.html",
-            dictionary=describe_features(features, snaps.plan),
+            dictionary=dictionary,
             segments=build_segments(dataset, test, segment_settings),
             feature_rows=test.sample(n=min(2000, len(test)), random_state=0),
         )

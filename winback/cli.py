@@ -44,6 +44,7 @@ from features import (
 )
 from features.builder import to_utc_naive
 from training.pipeline import comparison_table
+from training.pipeline import verdict as baseline_verdict
 from training.registry import promote
 from training.run import train_and_register
 from training.tracking import TrackingSettings, configure, recent_runs
@@ -350,6 +351,12 @@ def train_cmd(
         )
     out.print(run.result.split.describe())
     out.print(f"calibration: {run.result.calibration_method}")
+    choices = run.result.choices
+    if "spend_objective" in choices:
+        out.print(f"spend objective: {choices['spend_objective']} (lower deviance on validation)")
+    if run.result.bundle.periods is not None:
+        methods = run.result.bundle.periods.methods
+        out.print("value per period: " + ", ".join(f"{k} {m}" for k, m in methods.items()))
     if run.result.tuning is not None:
         t = run.result.tuning
         out.print(
@@ -359,6 +366,8 @@ def train_cmd(
     table = comparison_table(run.result.metrics)
     out.print("test period, same rows for every model:")
     out.print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    for line in baseline_verdict(run.result.metrics):
+        out.print(line)
     out.print(f"MLflow run {run.run_id} at {run.tracking_uri}")
     out.print(f"model report: {run.report}")
     verdict = "champion" if run.decision.promote else "challenger (not promoted)"

@@ -15,7 +15,6 @@ from features import (
     SnapshotSettings,
     build_segments,
     build_snapshots,
-    describe_features,
     load_dataset,
 )
 from training.pipeline import HEADLINE, TrainingSettings, train_models
@@ -85,7 +84,7 @@ def trained(small_world):
     result = train_models(snaps, dataset, LABELS, FAST)
     test = snaps.frame[snaps.frame["as_of"].isin(result.test_predictions["as_of"].unique())]
     segments = build_segments(dataset, test)
-    dictionary = describe_features(FeatureSettings(), snaps.plan)
+    dictionary = result.bundle.dictionary(FeatureSettings())
     rows = test.sample(n=min(500, len(test)), random_state=0)
     return result, dictionary, segments, rows
 
