@@ -19,6 +19,7 @@ from training.btyd import BTYD_COLUMNS, BTYD_DESCRIPTIONS, BtydFeatures
 from training.calibration import Calibrator
 from training.models import ChurnModel, CountModel, ModelFileError, SpendModel
 from training.periods import PeriodModels, value_columns
+from training.reference import ReferenceProfile
 
 BUNDLE_FILE = "bundle.json"
 BUNDLE_VERSION = 2
@@ -41,6 +42,8 @@ class ModelBundle:
     btyd: BtydFeatures | None = None
     #: Value per future period and CLV (None: not forecast).
     periods: PeriodModels | None = None
+    #: The training distribution of the inputs and outputs, for drift checks at scoring time.
+    reference: ReferenceProfile | None = None
 
     @property
     def feature_columns(self) -> list[str]:
@@ -131,6 +134,7 @@ class ModelBundle:
             "calibrator": self.calibrator.to_dict() if self.calibrator is not None else None,
             "btyd": self.btyd.to_dict() if self.btyd is not None else None,
             "periods": self.periods.save(directory) if self.periods is not None else None,
+            "reference": self.reference.to_dict() if self.reference is not None else None,
         }
         (directory / BUNDLE_FILE).write_text(json.dumps(document, indent=1), encoding="utf-8")
         return directory
@@ -162,6 +166,11 @@ class ModelBundle:
             calibrator=Calibrator.from_dict(calibrator) if calibrator is not None else None,
             btyd=BtydFeatures.from_dict(btyd) if btyd is not None else None,
             periods=PeriodModels.load(directory, periods) if periods is not None else None,
+            reference=(
+                ReferenceProfile.from_dict(document["reference"])
+                if document.get("reference") is not None
+                else None
+            ),
         )
 
 

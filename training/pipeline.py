@@ -24,6 +24,7 @@ from training.calibration import Calibrator, choose_calibration, compare_calibra
 from training.metrics import classification_metrics, compare, regression_metrics
 from training.models import ChurnModel, CountModel, SpendModel
 from training.periods import fit_period_models
+from training.reference import ReferenceProfile
 from training.splits import TimeSplit, split_cutoffs, split_frame
 from training.tuning import TuningResult, tune_churn
 
@@ -371,6 +372,7 @@ def train_models(
         btyd=btyd,
         periods=periods,
     )
+    bundle.reference = reference_profile(bundle, train)
     ours = bundle.predict(test)
     predictions = {
         "ours": ours.assign(p_active=1 - ours["churn_probability"]),
@@ -383,6 +385,24 @@ def train_models(
         if who != "ours":
             table = table.join(pred.add_prefix(f"{who}_"))
     return TrainResult(bundle, split, metrics, scores, method, tuning, table, choices)
+
+
+#: Inputs that describe the cutoff's calendar, not the customer.
+CALENDAR_INPUTS = ("as_of_month",)
+
+
+def reference_profile(
+    bundle: ModelBundle, train: pd.DataFrame, max_rows: int = 200_000
+) -> ReferenceProfile:
+    """The training distribution of the model's inputs and outputs (a seeded sample of rows).
+
+    Calendar inputs (the cutoff's month) are left out: a scoring snapshot holds one month, so
+    they would always look shifted.
+    """
+    rows = train.sample(n=max_rows, random_state=0) if len(train) > max_rows else train
+    frame = pd.concat([bundle.model_inputs(rows), bundle.predict(rows)], axis=1)
+    inputs = [c for c in bundle.model_columns if c not in CALENDAR_INPUTS]
+    return ReferenceProfile.fit(frame, inputs, outputs=bundle.prediction_columns)
 
 
 def _fit_btyd(
