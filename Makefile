@@ -22,13 +22,17 @@ demo: $(STAMP)
 	$(BIN)/winback segments --config winback.toml --as-of 2024-10-01 --out $(DEMO)/segments.csv
 	$(BIN)/winback snapshots --config winback.toml --out $(DEMO)/snapshots.parquet
 	$(BIN)/winback train --config winback.toml --trials 10
+	$(BIN)/winback score --config winback.toml --as-of 2024-10-01 --out $(DEMO)/scores.parquet
+	$(BIN)/winback list --config winback.toml --as-of 2024-10-01 --budget 2000 --out $(DEMO)/winback_list.csv
 	@echo
 	@echo "Demo data:      $(DEMO)/data/"
 	@echo "Features:       $(DEMO)/features.parquet"
 	@echo "Segments:       $(DEMO)/segments.csv"
 	@echo "Training set:   $(DEMO)/snapshots.parquet"
+	@echo "Scores:         $(DEMO)/scores.parquet"
+	@echo "Win-back list:  $(DEMO)/winback_list.csv  (summary: $(DEMO)/winback_list.summary.html)"
 	@echo "MLflow store:   mlruns/  (browse: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db)"
-	@echo "Next: $(BIN)/winback runs    $(BIN)/winback features --describe    $(BIN)/winback --help"
+	@echo "Next: $(BIN)/winback runs    $(BIN)/winback drift --config winback.toml --as-of 2024-10-01    $(BIN)/winback --help"
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,6 +48,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_features.py
 	$(BIN)/python bench/bench_simulate.py
+	$(BIN)/python bench/bench_training.py
+	$(BIN)/python bench/bench_scoring.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache

@@ -53,7 +53,7 @@ from winback.settings import Settings, load_settings, project_root
 
 app = typer.Typer(
     name="winback",
-    help="Churn prediction and win-back: point-in-time features, segments and training data.",
+    help="Churn prediction and win-back: features, models, scores, offer lists and an API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -427,5 +427,9 @@ def main() -> None:
         err.print(Text("error: ", style="bold red") + Text(str(exc)))
         sys.exit(1)
 
+
+# The serving commands (score, list, evaluate, drift, serve) live in their own module and
+# register themselves on ``app``; imported last because they use the helpers above.
+from winback import cli_serving  # noqa: E402, F401
 
 __all__ = ["app", "main"]

@@ -26,6 +26,7 @@ from features.settings import (
     SourceSettings,
     TableName,
 )
+from serving.settings import ApiSettings, DriftSettings, PolicySettings, ScoringSettings
 from training.pipeline import TrainingSettings
 from training.tracking import TrackingSettings
 
@@ -37,6 +38,10 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "segments": SegmentSettings,
     "snapshots": SnapshotSettings,
     "training": TrainingSettings,
+    "scoring": ScoringSettings,
+    "policy": PolicySettings,
+    "drift": DriftSettings,
+    "api": ApiSettings,
 }
 
 
@@ -52,6 +57,10 @@ class Settings:
     snapshots: SnapshotSettings = field(default_factory=SnapshotSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    drift: DriftSettings = field(default_factory=DriftSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
     #: The file these settings came from, if any.
     source: Path | None = None
 

@@ -175,3 +175,53 @@ def test_train_registers_a_champion_then_judges_a_challenger_on_the_same_rows(
     assert "tuning: " in tuned.stdout
     # The study is resumable: it lives beside the MLflow store.
     assert (world / "mlruns" / "optuna.db").exists()
+
+
+def test_score_list_drift_and_evaluate_from_the_champion(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (world / "s.toml").write_text(
+        '[data.transactions]\npath = "data/transactions.csv"\n'
+        '[data.events]\npath = "data/events.csv"\n'
+        '[data.campaigns]\npath = "data/campaigns.csv"\n'
+        "[snapshots]\nmin_history_days = 90\n[labels]\nhorizon_days = 60\n"
+        "[training]\nn_estimators = 60\nlearning_rate = 0.2\nn_jobs = 1\n"
+        "validation_cutoffs = 1\nbgnbd_baseline = false\n"
+        '[tracking]\nregistered_model = "serving_test"\n'
+        "[policy]\ncontrol_share = 0.2\n"
+    )
+    trained = run("train", "--config", "s.toml", "--as-of", "2024-04-01", cwd=world)
+    assert trained.returncode == 0, trained.stderr
+    scored = run("score", "--config", "s.toml", "--as-of", "2024-04-01", "--out", "out/s.csv",
+                 "--model", "models:/serving_test@champion", cwd=world)  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    scores = pd.read_csv(world / "out" / "s.csv")
+    assert scores["customer_id"].is_unique and scores["churn_probability"].between(0, 1).all()
+    assert f"Wrote {len(scores):,} scores to out/s.csv" in scored.stdout
+    listed = run("list", "--config", "s.toml", "--as-of", "2024-04-01", "--budget", "50",
+                 "--out", "out/list.csv", "--model", "models:/serving_test@champion",
+                 cwd=world)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    frame = pd.read_csv(world / "out" / "list.csv")
+    treated = frame[~frame["control"]]
+    assert treated["offer_cost"].sum() <= 50 and (frame["expected_net_benefit"] > 0).all()
+    assert (world / "out" / "list.summary.html").exists()
+    assert "expected margin saved" in listed.stdout
+    drift = run("drift", "--config", "s.toml", "--as-of", "2024-04-01",
+                "--model", "models:/serving_test@champion", cwd=world)  # fmt: skip
+    assert drift.returncode == 0, drift.stderr
+    assert "inputs and outputs against training" in drift.stdout
+    judged = run("evaluate", "--config", "s.toml", "--list", "out/list.csv", cwd=world)
+    assert judged.returncode == 0, judged.stderr
+    assert "lift" in judged.stdout and "95% CI" in judged.stdout
+    # A list whose horizon has not passed is refused in one line.
+    early = run("list", "--config", "s.toml", "--budget", "50", "--out", "out/late.csv",
+                "--model", "models:/serving_test@champion", cwd=world)  # fmt: skip
+    assert early.returncode == 0, early.stderr
+    refused = run("evaluate", "--config", "s.toml", "--list", "out/late.csv", cwd=world)
+    assert refused.returncode == 1 and "evaluate it after that" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    unknown = run("score", "--config", "s.toml", "--out", "out/x.csv", "--model",
+                  "models:/nothing@champion", cwd=world)  # fmt: skip
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr

@@ -1,0 +1,296 @@
+"""Offer effects from campaign history: outcome, learner, time rule, evidence gate, metrics.
+
+The synthetic world knows every customer's true effect. Its response class depends on the data
+only through plan and email reading, too faintly for the learners tried to rank customers by
+effect from 28,000 contacts (measured: serving/uplift.py). The *informed* world below therefore
+gives the model the hidden response τ as a customer attribute, a stand-in for real data whose
+attributes carry the effect; the plain world shows that without it the gate refuses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from features import (
+    Dataset,
+    FeatureSettings,
+    LabelSettings,
+    SyntheticWorld,
+    build_features,
+    build_labels,
+    load_dataset,
+    plan_features,
+    simulate,
+)
+from features.simulate_campaigns import OFFER_STRENGTH, OFFERS
+from serving.uplift import (
+    UpliftError,
+    UpliftModel,
+    auuc,
+    fit_uplift,
+    qini_coefficient,
+    qini_curve,
+    targeting_comparison,
+    uplift_contacts,
+)
+from training.models import ColumnMismatchError
+
+TABLES = ("transactions", "events", "customers", "campaigns")
+START, END = datetime(2022, 1, 1), datetime(2025, 1, 1)
+HORIZON = 90
+#: Customer-initiated events: a customer still there is seen visiting even between orders.
+ACTIVITY = ("visit", "session", "app_open")
+#: Two feature windows instead of four: the same families, fewer columns, a faster test.
+FEATURES = FeatureSettings(windows_days=(90, 365))
+#: Assumed margin share of spend, to turn the world's expected spend into margin.
+MARGIN_SHARE = 0.37
+
+
+def _dataset(world: SyntheticWorld, customers: pd.DataFrame | None = None) -> Dataset:
+    frames = {t: getattr(world, t) for t in TABLES}
+    if customers is not None:
+        frames["customers"] = customers
+    return load_dataset(frames=frames)
+
+
+@pytest.fixture(scope="module")
+def informed():
+    """60,000 customers over three years; the hidden τ is a customer attribute."""
+    world = simulate(60_000, START, END, seed=2)
+    truth = world.ground_truth
+    assert (truth["customer_id"].to_numpy() == world.customers["customer_id"].to_numpy()).all()
+    customers = world.customers.assign(offer_affinity=truth["offer_effect"].to_numpy())
+    dataset = _dataset(world, customers)
+    plan = plan_features(dataset, FEATURES, until=END)
+    model = fit_uplift(
+        dataset, END, HORIZON, plan, activity_events=ACTIVITY, require_evidence=False
+    )
+    assert model is not None
+    return world, dataset, model
+
+
+@pytest.fixture(scope="module")
+def comparison(informed):
+    """Who the list could target at END, what each rule scores them, and the truth."""
+    world, dataset, model = informed
+    features = build_features(dataset, END, plan=model.plan)
+    pool = features[features["days_since_last_order"] <= 365].reset_index(drop=True)
+    truth = world.ground_truth.set_index("customer_id").loc[pool["customer_id"]]
+    alive = truth["dropout_date"].isna() | (truth["dropout_date"] > pd.Timestamp(END, tz="UTC"))
+    # An offer cannot bring back a customer who has already dropped out.
+    true_uplift = np.where(alive, truth["offer_uplift_90d"], 0.0)
+    value = (truth["purchase_rate"] * 365 * truth["mean_spend"] * MARGIN_SHARE).to_numpy()
+    risk = truth["dropout_probability_90d"].to_numpy()
+    effect = model.effect(pool, "discount_20")
+    scores = {"uplift": effect * value, "risk": risk, "risk_x_value": risk * value}
+    table = targeting_comparison(true_uplift, value, scores, budget_contacts=len(pool) // 20)
+    return table.set_index("rule"), effect, true_uplift
+
+
+def test_the_outcome_measures_the_effect_the_churn_label_inflates(informed) -> None:
+    """Orders that redeem an offer make the plain label credit offers with a false effect."""
+    world, dataset, _ = informed
+    contacts = uplift_contacts(dataset, END, HORIZON, ACTIVITY)
+    labels = build_labels(dataset, contacts, LabelSettings(horizon_days=HORIZON), END)
+    truth = world.ground_truth.set_index("customer_id").loc[contacts["customer_id"]]
+    alive = truth["dropout_date"].isna().to_numpy() | (
+        truth["dropout_date"].dt.tz_localize(None).to_numpy() > contacts["as_of"].to_numpy()
+    )
+    strength = contacts["offer"].map(dict(zip(OFFERS, OFFER_STRENGTH, strict=True))).to_numpy()
+    uplift = truth["offer_uplift_90d"].to_numpy() * strength
+    true_effect = float(np.mean(np.where(alive, uplift, 0.0)))
+    sent = contacts["treated"].to_numpy(dtype=bool)
+
+    def observed(y: np.ndarray) -> float:
+        return float(y[~sent].mean() - y[sent].mean())
+
+    # Measured (seed 2): truth +0.0034, lost −0.0015, churn label +0.039; standard error 0.0073.
+    assert abs(observed(contacts["lost"].to_numpy()) - true_effect) < 0.015
+    assert observed(labels["churned"].to_numpy()) - true_effect > 0.025
+
+
+def test_held_out_qini_and_auuc_beat_random(informed) -> None:
+    _, _, model = informed
+    pooled = model.evaluation.loc["all"]
+    # Measured: Qini 0.0032, AUUC 0.0048 against 0.0008 for a random order. On 8,000 held-out
+    # contacts these are noisy (the Qini's 95% lower bound is -0.0019); the test against the
+    # true effects below is the firmer one.
+    assert pooled["qini"] > 0
+    assert pooled["auuc"] > pooled["auuc_random"]
+    assert pooled["contacts"] == model.contacts["evaluated_on"]
+    assert set(model.evaluation.index) == {*model.offers, "all"}
+
+
+def test_estimates_rank_customers_by_their_true_effect(comparison) -> None:
+    _, effect, true_uplift = comparison
+    # Measured 0.33; a model that learned nothing scores about 0.
+    assert spearmanr(effect, true_uplift).statistic > 0.2
+
+
+def test_uplift_targeting_captures_more_margin_than_risk_at_the_same_budget(comparison) -> None:
+    """5% of the customers contacted; "risk" ranks by the *true* 90-day drop-out probability.
+
+    Measured over seeds 1-3: uplift captures 2.75×, 1.57× and 2.50× what risk does (this test
+    uses seed 2); risk × value, the ranking of an assumed constant effect, captures nearly
+    nothing, since the most valuable customers include the sleeping dogs.
+    """
+    table, _, _ = comparison
+    captured = table["captured"]
+    assert captured["uplift"] >= 1.3 * captured["risk"]
+    assert captured["uplift"] <= captured["oracle"]
+    assert captured["random"] < min(captured["risk"], captured["uplift"])
+    assert table.loc["uplift", "harmed"] < table.loc["random", "harmed"]
+
+
+def test_without_an_effect_in_the_data_the_gate_refuses() -> None:
+    """On the plain world no feature carries the effect; noise must not price offers."""
+    world = simulate(30_000, START, END, seed=5)
+    dataset = _dataset(world)
+    reasons: list[str] = []
+    plan = plan_features(dataset, FEATURES, until=END)
+    model = fit_uplift(
+        dataset, END, HORIZON, plan, activity_events=ACTIVITY, on_skip=reasons.append
+    )
+    assert model is None
+    assert len(reasons) == 1
+    assert "better than chance" in reasons[0]
+
+
+# --- the time rule --------------------------------------------------------------------------------
+
+CUT = datetime(2024, 8, 15)
+
+
+def _before(world: SyntheticWorld, moment: datetime) -> dict[str, pd.DataFrame]:
+    """The world's records stamped before ``moment``: the data as it stood then."""
+    stamp = pd.Timestamp(moment, tz="UTC")
+    frames = {t: getattr(world, t) for t in ("transactions", "events", "campaigns")}
+    frames = {t: f[f["timestamp"] < stamp] for t, f in frames.items()}
+    customers = world.customers
+    frames["customers"] = customers[customers["signup_date"] < stamp]
+    return frames
+
+
+def test_a_contact_counts_only_once_its_outcome_window_has_closed(small_world) -> None:
+    dataset = _dataset(small_world)
+    day = pd.Timestamp("2024-01-30")  # a campaign's send day
+    window = timedelta(days=2 * HORIZON)
+    open_ = uplift_contacts(dataset, day + window - timedelta(seconds=1), HORIZON)
+    closed = uplift_contacts(dataset, day + window, HORIZON)
+    assert day not in set(open_["as_of"])
+    assert day in set(closed["as_of"])
+    assert len(closed[closed["as_of"] == day]) > 50
+
+
+def test_the_model_at_a_cutoff_ignores_every_record_from_the_cutoff_on(small_world) -> None:
+    """Fitted on all data or on the data before CUT, the model at CUT is the same model."""
+    fits = []
+    for frames in ({t: getattr(small_world, t) for t in TABLES}, _before(small_world, CUT)):
+        model = fit_uplift(
+            load_dataset(frames=frames), CUT, HORIZON, min_control=20, require_evidence=False
+        )
+        assert isinstance(model, UpliftModel)
+        fits.append(model)
+    full, past = fits
+    # Campaigns of 2024-04-30 and 2024-07-30 were sent before CUT, but their outcome is unknown.
+    assert full.last_send_day == datetime(2024, 1, 30)
+    features = build_features(load_dataset(frames=_before(small_world, CUT)), CUT)
+    for offer in full.offers:
+        np.testing.assert_array_equal(full.effect(features, offer), past.effect(features, offer))
+    pd.testing.assert_frame_equal(full.evaluation, past.evaluation)
+
+
+# --- no model, and why ----------------------------------------------------------------------------
+
+
+def _reason(frames: dict[str, pd.DataFrame]) -> str:
+    reasons: list[str] = []
+    model = fit_uplift(load_dataset(frames=frames), END, HORIZON, on_skip=reasons.append)
+    assert model is None
+    assert len(reasons) == 1
+    return reasons[0]
+
+
+def test_no_campaigns_table_means_no_model(small_world) -> None:
+    frames = {t: getattr(small_world, t) for t in ("transactions", "events", "customers")}
+    assert "no campaigns table" in _reason(frames)
+
+
+def test_campaigns_without_a_control_group_mean_no_model(small_world) -> None:
+    frames = {t: getattr(small_world, t) for t in TABLES}
+    frames["campaigns"] = small_world.campaigns.assign(treated=True)
+    assert "no control contacts" in _reason(frames)
+    frames["campaigns"] = small_world.campaigns.drop(columns="treated")
+    assert "no 'treated' column" in _reason(frames)
+
+
+def test_too_few_contacts_mean_no_model(small_world) -> None:
+    reason = _reason({t: getattr(small_world, t) for t in TABLES})
+    assert "too few contacts" in reason
+    assert "at least 300 control contacts" in reason
+
+
+def test_the_model_refuses_an_unknown_offer_and_missing_features(small_world) -> None:
+    dataset = _dataset(small_world)
+    model = fit_uplift(dataset, END, HORIZON, min_control=20, require_evidence=False)
+    assert model is not None
+    features = build_features(dataset, END)
+    assert model.effect(features, model.offers[0]).shape == (len(features),)
+    with pytest.raises(UpliftError, match="knows"):
+        model.effect(features, "free_car")
+    with pytest.raises(ColumnMismatchError, match="days_since_last_order"):
+        model.effect(features.drop(columns="days_since_last_order"), model.offers[0])
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+
+def _experiment(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A randomised offer that helps exactly the customers with a high ``effect``."""
+    rng = np.random.default_rng(seed)
+    effect = rng.uniform(0, 1, n)
+    treated = rng.random(n) < 0.5
+    stayed = (rng.random(n) < 0.3 + 0.4 * treated * (effect > 0.7)).astype(float)
+    return stayed, treated, effect
+
+
+def test_qini_rewards_the_right_order_and_punishes_the_reverse() -> None:
+    stayed, treated, effect = _experiment()
+    # Measured: 0.0185 and its negative; a random order scores about 0.
+    assert qini_coefficient(stayed, treated, effect) > 0.01
+    assert qini_coefficient(stayed, treated, -effect) < -0.01
+    curve = qini_curve(stayed, treated, effect)
+    assert curve["share"].iloc[[0, -1]].tolist() == [0.0, 1.0]
+    assert curve["qini"].iloc[-1] == pytest.approx(curve["random"].iloc[-1])
+    model, random = auuc(stayed, treated, effect)
+    assert model > random + 0.01
+
+
+def test_a_constant_score_is_exactly_random_whatever_the_row_order() -> None:
+    stayed, treated, _ = _experiment()
+    order = np.argsort(stayed)  # rows sorted by outcome must not flatter a tie
+    flat = np.zeros_like(stayed)
+    assert qini_coefficient(stayed[order], treated[order], flat) == pytest.approx(0, abs=1e-12)
+    model, random = auuc(stayed[order], treated[order], flat)
+    assert model == pytest.approx(random)
+
+
+def test_targeting_comparison_counts_true_value_of_the_top_customers() -> None:
+    true_uplift = np.array([0.5, -0.2, 0.1, 0.0])
+    value = np.array([10.0, 100.0, 10.0, 50.0])
+    table = targeting_comparison(true_uplift, value, {"risk": np.array([0, 9, 1, 2])}, 2)
+    table = table.set_index("rule")
+    assert table.loc["oracle", "captured"] == pytest.approx(5 + 1)
+    assert table.loc["risk", "captured"] == pytest.approx(-20 + 0)
+    assert table.loc["risk", "harmed"] == 1
+    assert table.loc["random", "captured"] == pytest.approx((5 - 20 + 1 + 0) / 2)
+    assert table.index[0] == "oracle"
+    with pytest.raises(ValueError, match="budget_contacts"):
+        targeting_comparison(true_uplift, value, {}, 5)
+    with pytest.raises(ValueError, match="'risk' has 3 values"):
+        targeting_comparison(true_uplift, value, {"risk": np.zeros(3)}, 2)
