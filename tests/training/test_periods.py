@@ -1,4 +1,4 @@
-"""Value per period and CLV: learned where the history allows, extrapolated (and said so) where not."""
+"""Value per period and CLV: learned where the history allows, extrapolated (said so) elsewhere."""
 
 from __future__ import annotations
 
