@@ -15,18 +15,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 # Imported for their side effect: each module registers its feature families.
 from features import campaign_exposure, engagement, profile, rfm  # noqa: F401
 from features.dataset import Dataset
 from features.definitions import (
-    DAY_US,
     FAMILIES,
+    MONEY_TYPE,
     WEEK_US,
+    WIDE_MONEY_TYPE,
     Feature,
     Source,
     micros_between,
+    money,
     sql_identifier,
 )
 from features.engagement import event_partials
@@ -180,40 +183,60 @@ def prepare_orders(dataset: Dataset) -> str:
     """Create (once per dataset) the table of orders and refunds that features and labels read.
 
     Lines with the same customer, order id and timestamp form one order; a negative net amount
-    makes a refund. ``gap_days`` is computed from earlier orders only, so it is point-in-time.
+    makes a refund. Money (``amount``, ``margin`` = amount − cost, ``discount``) is held as
+    ``MONEY_TYPE``, a decimal with 4 places, so every sum over it is exact and the same whatever
+    order the engine adds rows up in. (Where an order's lines add up beyond its 18 digits, the
+    table holds 38 digits instead: exact as well, only slower.) ``gap_seconds`` is the whole
+    number of seconds (rounded down) since the customer's previous order, an integer for the
+    same reason; it is computed from earlier orders only, so it is point-in-time.
     """
     if ORDERS_TABLE in dataset.prepared:
         return ORDERS_TABLE
     has = {c: dataset.has("transactions", c) for c in ("order_id", "cost", "category", "discount")}
-    cost = "coalesce(cost, 0)" if has["cost"] else "0"
+    amount = money("amount")
+    cost = money("coalesce(cost, 0)") if has["cost"] else "0"
+    discount = money("coalesce(discount, 0)")
     if has["order_id"] and dataset.order_lines:
         # Lines of one order share customer, order id and timestamp; a refund stamped later under
         # the same order id stays a separate (negative) row, so no future value is pulled back.
         rows = f"""
-            SELECT customer_id, "timestamp", sum(amount) AS amount,
-                   sum(amount - {cost}) AS margin
+            SELECT customer_id, "timestamp", sum({amount}) AS amount,
+                   sum({amount} - {cost}) AS margin
                    {", min(category) AS category" if has["category"] else ""}
-                   {", sum(coalesce(discount, 0)) AS discount" if has["discount"] else ""}
+                   {f", sum({discount}) AS discount" if has["discount"] else ""}
             FROM transactions
             GROUP BY customer_id, order_id, "timestamp"
         """
     else:
         rows = f"""
-            SELECT customer_id, "timestamp", amount, amount - {cost} AS margin
+            SELECT customer_id, "timestamp", {amount} AS amount, {amount} - {cost} AS margin
                    {", category" if has["category"] else ""}
-                   {", coalesce(discount, 0) AS discount" if has["discount"] else ""}
+                   {f", {discount} AS discount" if has["discount"] else ""}
             FROM transactions
         """
     previous = 'lag("timestamp") OVER (PARTITION BY customer_id, amount >= 0 ORDER BY "timestamp")'
-    dataset.con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {ORDERS_TABLE} AS
-        WITH rows AS ({rows})
-        SELECT *, amount >= 0 AS is_order,
-               CASE WHEN amount >= 0 THEN
-                   {micros_between(previous, '"timestamp"')} / {DAY_US}
-               END AS gap_days
-        FROM rows
-    """)
+
+    def create(money_type: str) -> None:
+        dataset.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {ORDERS_TABLE} AS
+            WITH rows AS ({rows})
+            SELECT customer_id, "timestamp", CAST(amount AS {money_type}) AS amount,
+                   CAST(margin AS {money_type}) AS margin
+                   {", category" if has["category"] else ""}
+                   {f", CAST(discount AS {money_type}) AS discount" if has["discount"] else ""},
+                   amount >= 0 AS is_order,
+                   CASE WHEN amount >= 0 THEN
+                       {micros_between(previous, '"timestamp"')} // 1000000
+                   END AS gap_seconds
+            FROM rows
+        """)
+
+    try:
+        create(MONEY_TYPE)
+    except duckdb.ConversionException:
+        # Some order's lines (or an amount minus its cost) add up beyond MONEY_TYPE: the contract
+        # bounds each value, not their sums. Sums of 38 digits cannot overflow.
+        create(WIDE_MONEY_TYPE)
     dataset.prepared.add(ORDERS_TABLE)
     return ORDERS_TABLE
 
@@ -262,7 +285,7 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
             "tx",
             _aged(
                 orders,
-                ", t.amount, t.margin, t.is_order, t.gap_days"
+                ", t.amount, t.margin, t.is_order, t.gap_seconds"
                 + "".join(f", t.{c}" for c in order_cols),
             ),
             plan.by_source("transactions"),
@@ -292,7 +315,7 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
         parts.append("ev")
     if dataset.has("campaigns"):
         treated = "coalesce(t.treated, FALSE)" if dataset.has("campaigns", "treated") else "TRUE"
-        cost = ", t.cost" if dataset.has("campaigns", "cost") else ""
+        cost = f", {money('t.cost')} AS cost" if dataset.has("campaigns", "cost") else ""
         ctes.append(
             _aggregate(
                 "cp",

@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from features.contract import MAX_YEAR, MIN_YEAR, ContractColumn
+from features.contract import MAX_YEAR, MIN_YEAR, MONEY_LIMIT, ContractColumn
+from features.definitions import MONEY_TYPE
 from features.readers import FIELDS, RawTable
 from features.settings import SourceSettings
 
@@ -100,6 +101,8 @@ def column_sql(
     missing = f"WHEN {t} IS NULL THEN " + ("'missing'" if col.required else "NULL")
     if col.kind == "timestamp":
         return _timestamp_sql(src, kind, source, t, v, missing)
+    if col.kind == "money":
+        return _money_sql(src, kind, t, v, missing)
     build = {"id": _id_sql, "text": _id_sql, "number": _number_sql, "bool": _bool_sql}
     return build[col.kind](src, kind, t, v, missing)
 
@@ -125,6 +128,18 @@ def _number_sql(src: str, kind: str, t: str, v: str, missing: str) -> ColumnSql:
         f"try_cast({t} AS DOUBLE)",
         f"CASE {missing} WHEN {v} IS NULL THEN 'number' WHEN NOT isfinite({v}) THEN 'finite' END",
     )
+
+
+def _money_sql(src: str, kind: str, t: str, v: str, missing: str) -> ColumnSql:
+    """A number rounded to the money decimals; one too large for them fails 'money_range'."""
+    number = _number_sql(src, kind, t, v, missing)
+    x = number.typed
+    # Only values that fit go through the decimal (casting the others would fail the query);
+    # the others are rejected below.
+    fits = f"abs({x}) < {MONEY_LIMIT}"
+    typed = f"CASE WHEN {fits} THEN CAST(CAST({x} AS {MONEY_TYPE}) AS DOUBLE) ELSE {x} END"
+    too_large = f"CASE WHEN abs({v}) >= {MONEY_LIMIT} THEN 'money_range' END"
+    return ColumnSql(number.first, typed, f"coalesce({number.problem}, {too_large})")
 
 
 def _bool_sql(src: str, kind: str, t: str, v: str, missing: str) -> ColumnSql:

@@ -19,6 +19,13 @@ What the checks decide, and why:
 - A negative amount is a refund or return. It is kept: it reduces net spend and margin in the
   window it is stamped in, and it is not counted as an order. Non-finite or unparseable amounts
   are rejected; only "." is a decimal separator and no thousands separators are read.
+- Money (transaction amount, cost and discount; campaign cost) is held to 4 decimal places
+  (``MONEY_DECIMALS`` in ``features.definitions``), rounded half away from zero when read: every
+  currency's minor unit fits, and features add money up as an exact decimal, so the same data
+  always gives the same sums. A money value of ``MONEY_LIMIT`` (10^13) or more in magnitude is
+  rejected ('money_range'): it is a unit or mapping error rather than a price, and it would not
+  fit that decimal. (Clean tables keep money as DOUBLE, which carries the 4 places exactly below
+  about 9·10^11.)
 - Rows sharing an order_id are lines of one order, so they must share a customer; an order_id
   seen under a second customer is rejected from that row on. With an order_id, a row equal in
   every mapped column to an earlier one is a duplicate and rejected. Without order ids two equal
@@ -38,7 +45,7 @@ from features.errors import DataContractError, SettingsError
 from features.readers import RawTable
 from features.settings import CONTRACT_COLUMNS, SourceSettings, TableName
 
-Kind = Literal["id", "timestamp", "number", "text", "bool"]
+Kind = Literal["id", "timestamp", "number", "money", "text", "bool"]
 
 
 @dataclass(frozen=True)
@@ -55,10 +62,10 @@ _KINDS: dict[str, Kind] = {
     "order_id": "id",
     "timestamp": "timestamp",
     "signup_date": "timestamp",
-    "amount": "number",
-    "cost": "number",
+    "amount": "money",
+    "cost": "money",
     "quantity": "number",
-    "discount": "number",
+    "discount": "money",
     "value": "number",
     "channel": "text",
     "category": "text",
@@ -79,12 +86,17 @@ CLEAN_TYPES: dict[Kind, str] = {
     "id": "VARCHAR",
     "timestamp": "TIMESTAMP",
     "number": "DOUBLE",
+    "money": "DOUBLE",
     "text": "VARCHAR",
     "bool": "BOOLEAN",
 }
 
 #: Plausible years of a timestamp; others are rejected as "date_range".
 MIN_YEAR, MAX_YEAR = 1900, 2200
+#: Money values must be smaller than this in magnitude; others are rejected as "money_range".
+#: Features hold money as ``MONEY_TYPE``, DECIMAL(18, 4), whose range is ±10^14, so an amount,
+#: minus a cost of the same bound, still fits.
+MONEY_LIMIT = 10**13
 # Words that suggest which file column holds a missing contract column (for the hint only).
 _HINTS = {
     "customer_id": ("customer", "client", "user", "member", "account", "cust"),
@@ -183,6 +195,7 @@ __all__ = [
     "CLEAN_TYPES",
     "MAX_YEAR",
     "MIN_YEAR",
+    "MONEY_LIMIT",
     "SCHEMA",
     "ContractColumn",
     "Kind",

@@ -11,6 +11,11 @@ dictionary is generated from the code. The function returns a SQL expression:
 - ``kind="derived"``: a scalar over other features of the same customer and cutoff.
 
 Expressions are written in DuckDB SQL and kept to constructs that sqlglot transpiles to Spark SQL.
+
+Every aggregate is exact, so a feature cannot depend on the order in which a parallel engine
+adds rows up: money is summed as :data:`MONEY_TYPE` (a fixed-point decimal, see :func:`money`),
+durations and counts as whole numbers, and a value is divided or made DOUBLE only once its sums
+are complete. A sum of fractional DOUBLEs rounds differently with every thread schedule.
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ Source = Literal["transactions", "events", "campaigns", "customers"]
 Kind = Literal["aggregate", "derived"]
 
 DAY_US = 86_400_000_000
+DAY_S = 86_400
 WEEK_US = 7 * DAY_US
+
+#: Decimal places money (amounts, costs, discounts) is held to: every currency's minor unit.
+MONEY_DECIMALS = 4
+#: The exact type money is summed in. 18 digits keep the arithmetic in 64-bit integers (fast);
+#: the data contract bounds every money value (``features.contract.MONEY_LIMIT``) so it fits.
+MONEY_TYPE = f"DECIMAL(18, {MONEY_DECIMALS})"
+#: Money in 38 digits: sums of money values, and orders whose lines add up beyond MONEY_TYPE.
+WIDE_MONEY_TYPE = f"DECIMAL(38, {MONEY_DECIMALS})"
 
 
 @dataclass(frozen=True)
@@ -149,21 +163,41 @@ def relative_change(recent: str, previous: str) -> str:
     return f"({recent} - {previous}) / nullif({recent} + {previous}, 0)"
 
 
-def weekly_slope(value: str, condition: str, weeks: int) -> str:
+def weekly_slope(value: str | None, condition: str, weeks: int) -> str:
     """Least-squares slope of a weekly series over the last ``weeks`` weeks, per week.
 
-    The series runs oldest to newest with zeros for empty weeks. Because the centred week index
-    sums to zero over the series, the slope is Σ (k − k̄)·y / Σ (k − k̄)², and every record adds
-    its own term: one pass, no calendar of empty weeks.
+    The series runs oldest to newest with zeros for empty weeks; see :func:`slope_sum`.
     """
-    k_bar = (weeks - 1) / 2
-    sxx = weeks * (weeks * weeks - 1) / 12
-    # DOUBLE, not the DECIMAL a literal like 5.5 would give: decimal arithmetic is far slower.
-    k = f"CAST({weeks - 1} - week_back AS DOUBLE)"
-    return (
-        f"coalesce(sum(({k} - {k_bar}) * {value}) "
-        f"FILTER (WHERE week_back < {weeks} AND {condition}), 0) / {sxx}"
-    )
+    return f"{slope_sum(value, condition, weeks)} / {slope_divisor(weeks)}"
+
+
+def slope_sum(value: str | None, condition: str, weeks: int) -> str:
+    """The exact numerator of :func:`weekly_slope`: Σ (2k − (weeks − 1))·y over the records.
+
+    Week k runs 0 (oldest) to weeks − 1 (newest). Because the centred week index k − k̄ sums to
+    zero over the series, the slope is Σ (k − k̄)·y / Σ (k − k̄)², and every record adds its own
+    term: one pass, no calendar of empty weeks. Doubling k − k̄ makes the weight an integer, so
+    the sum is exact, whatever the order of addition: ``value`` is a money column (a decimal),
+    or None to count records (y = 1 each).
+    """
+    # k = weeks − 1 − week_back, so 2k − (weeks − 1) = weeks − 1 − 2·week_back.
+    weight = f"{weeks - 1} - 2 * week_back"
+    # A count adds small whole numbers, which DOUBLE holds exactly up to 2^53 (the fastest
+    # exact sum); BIGINT × money is a decimal product that cannot overflow (an INTEGER weight
+    # would keep the 18 digits of money and could).
+    term = f"CAST({weight} AS DOUBLE)" if value is None else f"CAST({weight} AS BIGINT) * {value}"
+    return f"coalesce(sum({term}) FILTER (WHERE week_back < {weeks} AND {condition}), 0)"
+
+
+def slope_divisor(weeks: int) -> int:
+    """2·Σ (k − k̄)² over ``weeks`` weeks, the divisor turning :func:`slope_sum` into a slope."""
+    # weeks·(weeks² − 1)/6 is an integer: (weeks − 1)·weeks·(weeks + 1) has a factor 2 and 3.
+    return weeks * (weeks * weeks - 1) // 6
+
+
+def money(column: str) -> str:
+    """SQL: a money column as :data:`MONEY_TYPE`, whose sums are exact in any order."""
+    return f"CAST({column} AS {MONEY_TYPE})"
 
 
 def micros_between(start: str, end: str) -> str:
@@ -180,16 +214,23 @@ def sql_identifier(text: str) -> str:
 
 
 __all__ = [
+    "DAY_S",
     "DAY_US",
     "FAMILIES",
+    "MONEY_DECIMALS",
+    "MONEY_TYPE",
     "WEEK_US",
+    "WIDE_MONEY_TYPE",
     "Family",
     "Feature",
     "feature",
     "in_previous_window",
     "in_window",
     "micros_between",
+    "money",
     "relative_change",
+    "slope_divisor",
+    "slope_sum",
     "sql_identifier",
     "weekly_slope",
     "window_us",

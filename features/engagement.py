@@ -19,7 +19,8 @@ from features.definitions import (
     in_previous_window,
     in_window,
     relative_change,
-    weekly_slope,
+    slope_divisor,
+    slope_sum,
 )
 
 
@@ -28,7 +29,8 @@ def event_partials(windows: tuple[int, ...], weeks: int) -> dict[str, str]:
     partials = {
         "first_age_us": "max(age_us)",
         "last_age_us": "min(age_us)",
-        "slope": weekly_slope("1", "TRUE", weeks),
+        # The slope's exact numerator: summed over event types, divided at the end.
+        "slope": slope_sum(None, "TRUE", weeks),
     }
     for w in windows:
         partials[f"n_{w}d"] = f"count(*) FILTER (WHERE {in_window(w)})"
@@ -63,8 +65,8 @@ def days_since_first_event() -> str:
 @feature("events_weekly_slope_{n}w", unit="events/week²", source="events", fill=0)
 def events_weekly_slope(n: int) -> str:
     """Least-squares slope of weekly engagement events over the last {n} weeks before as_of."""
-    del n  # the partial is built for the configured number of weeks
-    return "sum(slope)"
+    # The partial is built for the configured number of weeks, which is n.
+    return f"sum(slope) / {slope_divisor(n)}"
 
 
 @feature("{e}_{w}d", unit="events", source="events", fill=0)
@@ -88,5 +90,4 @@ def days_since_event_type(e: str) -> str:
 @feature("{e}_weekly_slope_{n}w", unit="events/week²", source="events", fill=0)
 def event_type_weekly_slope(e: str, n: int) -> str:
     """Least-squares slope of weekly '{e}' events over the last {n} weeks before as_of."""
-    del n
-    return f"coalesce({_of(e, 'slope')}, 0)"
+    return f"coalesce({_of(e, 'slope')}, 0) / {slope_divisor(n)}"

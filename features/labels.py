@@ -14,6 +14,9 @@ For each customer and cutoff ``T`` (h = horizon, k = 1..periods):
 
 A label whose window ends after ``observed_until`` (the end of the data) is empty, never 0: an
 unobserved future is not a customer who bought nothing.
+
+Money is summed as an exact decimal (see ``builder.prepare_orders``), so the same data gives the
+same labels to the last bit, however the engine's threads add the rows up.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pandas as pd
 
 from features.builder import CUTOFFS_TABLE, prepare_orders
 from features.dataset import Dataset
-from features.definitions import window_us
+from features.definitions import MONEY_TYPE, money, window_us
 from features.settings import LabelSettings
 
 KEYS_TABLE = "_winback_label_keys"
@@ -56,7 +59,7 @@ def label_sql(dataset: Dataset, settings: LabelSettings, observed_until: datetim
         treated = "coalesce(c.treated, FALSE)" if dataset.has("campaigns", "treated") else "TRUE"
         offers = f"""UNION ALL
             SELECT k.customer_id, k.as_of, epoch_us(c."timestamp") - epoch_us(k.as_of),
-                   0.0, -coalesce(c.cost, 0), FALSE
+                   CAST(0 AS {MONEY_TYPE}), -{money("coalesce(c.cost, 0)")}, FALSE
             FROM {KEYS_TABLE} k JOIN campaigns c USING (customer_id)
             WHERE {treated} AND {near.format(t="c", d=settings.horizon_days, span=span)}"""
 
@@ -86,8 +89,10 @@ def label_sql(dataset: Dataset, settings: LabelSettings, observed_until: datetim
         f"CASE WHEN had_order AND {observed(h)} "
         "THEN CAST(coalesce(a.orders_next, 0) = 0 AS DOUBLE) END AS churned",
         f"CASE WHEN coalesce(a._spend_prev, 0) > 0 AND {observed(h)} "
+        # 1 − threshold is a DECIMAL literal of up to 17 places (1 − 0.7 is 0.30000000000000004):
+        # times a decimal sum it could pass 38 digits, so it multiplies the sum as DOUBLE.
         f"THEN CAST(coalesce(a.spend_next, 0) <= {1 - settings.decline_threshold} "
-        "* a._spend_prev AS DOUBLE) END AS declined",
+        "* CAST(a._spend_prev AS DOUBLE) AS DOUBLE) END AS declined",
         *(
             f"CASE WHEN {observed(end)} THEN CAST({value.format(c=c)} AS DOUBLE) END AS {c}"
             for c, end in ends.items()

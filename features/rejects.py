@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from features.column_checks import DATE_RE, ident, literal
-from features.contract import MAX_YEAR, MIN_YEAR, SCHEMA, TablePlan
+from features.contract import MAX_YEAR, MIN_YEAR, MONEY_LIMIT, SCHEMA, TablePlan
 from features.dataset import REJECT_COLUMNS
 from features.readers import EXTRA, FIELDS, ROW, RawTable
 from features.settings import SourceSettings
@@ -99,6 +99,8 @@ def _message_sql(raw: RawTable, plan: TablePlan, source: SourceSettings) -> str:
             THEN '; use ''.'' as the decimal point, e.g. ' || replace(trim(value), ',', '.')
             ELSE '' END
         WHEN 'finite' THEN 'expected a finite number, got ' || {got}
+        WHEN 'money_range' THEN 'expected an amount of money below {MONEY_LIMIT:,} in '
+            || 'magnitude, got ' || {got} || '; check the unit and the column mapping'
         WHEN 'timestamp' THEN 'could not read ' || {got} || ' as a date-time' || {how}
         WHEN 'date_exists' THEN 'the date ' || regexp_extract(trim(value), {literal(DATE_RE)})
             || ' does not exist' || CASE WHEN trim(value) = regexp_extract(trim(value),

@@ -4,13 +4,18 @@ Rows are orders and refunds before ``as_of`` (see ``builder``): lines sharing an
 timestamp form one order; a row or order with a negative amount is a refund, which lowers net
 spend and margin in the window it is stamped in and is never counted as an order. Spend is net of
 refunds. Columns offered to the expressions: ``amount``, ``is_order``, ``margin`` (amount − cost),
-``gap_days`` (days since the customer's previous order, on orders after the first), ``category``,
-``discount``, plus ``age_us`` and ``week_back``.
+``gap_seconds`` (whole seconds since the customer's previous order, on orders after the first),
+``category``, ``discount``, plus ``age_us`` and ``week_back``.
+
+Money is an exact decimal and gaps are integers (see ``builder.prepare_orders``): sums, means and
+the gaps' standard deviation come from exact sums, so they do not depend on the order in which
+the engine adds rows up.
 """
 
 from __future__ import annotations
 
 from features.definitions import (
+    DAY_S,
     DAY_US,
     feature,
     in_previous_window,
@@ -93,7 +98,7 @@ def spend_trend(w: int) -> str:
 @feature("orders_weekly_slope_{n}w", unit="orders/week²", source="transactions", fill=0)
 def orders_weekly_slope(n: int) -> str:
     """Least-squares slope of weekly orders over the last {n} weeks before as_of."""
-    return weekly_slope("1", "is_order", n)
+    return weekly_slope(None, "is_order", n)
 
 
 @feature("spend_weekly_slope_{n}w", unit="currency/week²", source="transactions", fill=0)
@@ -105,25 +110,34 @@ def spend_weekly_slope(n: int) -> str:
 @feature("gap_mean_days", unit="days", source="transactions")
 def gap_mean_days() -> str:
     """Mean days between consecutive orders before as_of (needs two orders)."""
-    return "avg(gap_days)"
+    return f"sum(gap_seconds) / (count(gap_seconds) * {DAY_S})"
 
 
 @feature("gap_std_days", unit="days", source="transactions")
 def gap_std_days() -> str:
     """Standard deviation of the days between consecutive orders (needs three orders)."""
-    return "stddev_samp(gap_days)"
+    # From exact integer sums: n·Σg² − (Σg)² is n(n − 1) times the sample variance. Σg² needs
+    # 128 bits (a gap of 300 years is ~1e10 s); DECIMAL(38, 0) is that in DuckDB and Spark.
+    n, g = "count(gap_seconds)", "gap_seconds"
+    spread = f"{n} * sum(CAST({g} AS DECIMAL(38, 0)) * {g}) - sum({g}) * sum({g})"
+    return f"sqrt(CAST({spread} AS DOUBLE) / nullif({n} * ({n} - 1), 0)) / {DAY_S}"
 
 
 @feature("gap_max_days", unit="days", source="transactions")
 def gap_max_days() -> str:
     """Longest gap in days between consecutive orders before as_of."""
-    return "max(gap_days)"
+    return f"max(gap_seconds) / {DAY_S}"
 
 
 @feature("gap_last_days", unit="days", source="transactions")
 def gap_last_days() -> str:
     """Days between the customer's last two orders before as_of."""
-    return "arg_min(gap_days, age_us) FILTER (WHERE gap_days IS NOT NULL)"
+    # Orders at the same instant share an age: one of them carries the gap to the orders before
+    # and the others 0, the gap between them, so the last gap is 0. Ranking a 0 first within an
+    # age makes it so whichever row the engine meets first (a struct key would do the same at
+    # several times the cost).
+    key = "2 * age_us + CAST(gap_seconds > 0 AS BIGINT)"
+    return f"arg_min(gap_seconds, {key}) FILTER (WHERE gap_seconds IS NOT NULL) / {DAY_S}"
 
 
 @feature("overdue_ratio", unit="ratio", source="transactions", kind="derived")

@@ -32,7 +32,7 @@ import pandas as pd
 
 from features.builder import prepare_orders
 from features.dataset import Dataset
-from features.definitions import DAY_US, window_us
+from features.definitions import DAY_S, DAY_US, money, window_us
 from features.settings import SegmentSettings
 
 KEYS_TABLE = "_winback_segment_keys"
@@ -80,7 +80,7 @@ def segment_sql(dataset: Dataset, settings: SegmentSettings) -> str:
     if dataset.has("campaigns", "cost"):
         treated = "coalesce(c.treated, FALSE)" if dataset.has("campaigns", "treated") else "TRUE"
         offers = f"""LEFT JOIN (
-            SELECT k.customer_id, k.as_of, sum(c.cost) AS offer_cost
+            SELECT k.customer_id, k.as_of, sum({money("c.cost")}) AS offer_cost
             FROM {KEYS_TABLE} k JOIN campaigns c USING (customer_id)
             WHERE {treated} AND c."timestamp" < k.as_of
               AND epoch_us(k.as_of) - epoch_us(c."timestamp") <= {year}
@@ -95,7 +95,7 @@ def segment_sql(dataset: Dataset, settings: SegmentSettings) -> str:
     return f"""
         WITH rows AS (
             SELECT k.customer_id, k.as_of, epoch_us(k.as_of) - epoch_us(o."timestamp") AS a,
-                   o.amount, o.margin, o.is_order, o.gap_days
+                   o.amount, o.margin, o.is_order, o.gap_seconds
             FROM {KEYS_TABLE} k JOIN {orders} o USING (customer_id)
             WHERE o."timestamp" < k.as_of
         ), agg AS (
@@ -106,9 +106,10 @@ def segment_sql(dataset: Dataset, settings: SegmentSettings) -> str:
                 coalesce(sum(amount) FILTER (WHERE a <= {year}), 0) AS monetary,
                 coalesce(sum(margin) FILTER (WHERE a <= {year}), 0) AS margin_365d,
                 coalesce(sum(amount) FILTER (WHERE a <= {recent}), 0) AS recent_spend,
-                coalesce(sum(amount) FILTER (WHERE a > {recent} AND a <= {recent + reference}),
-                         0) * {ratio} AS reference_spend,
-                avg(gap_days) AS gap_mean
+                -- DOUBLE before the ratio: a long DECIMAL literal would widen the decimal.
+                CAST(coalesce(sum(amount) FILTER (WHERE a > {recent}
+                    AND a <= {recent + reference}), 0) AS DOUBLE) * {ratio} AS reference_spend,
+                sum(gap_seconds) / (count(gap_seconds) * {DAY_S}) AS gap_mean
             FROM rows GROUP BY customer_id, as_of
         ), base AS (
             SELECT k.customer_id, k.as_of, k.tenure_days, a.*

@@ -2,6 +2,9 @@
 
 It shares nothing with the SQL builder but the definitions in the docstrings, so where the two
 agree the builder computes what the dictionary promises. Slow by design; for small worlds only.
+
+Money is held to 4 decimal places (the data contract) and added up exactly, here with Python's
+Decimal; gaps between orders are whole seconds, rounded down.
 """
 
 from __future__ import annotations
@@ -10,12 +13,22 @@ import math
 import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 
 import numpy as np
 import pandas as pd
 
 DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+MONEY_PLACES = Decimal("0.0001")
+
+
+def _money(value: object) -> Decimal:
+    """A money value as the exact decimal of 4 places it stands for (missing is 0)."""
+    if value is None or pd.isna(value):
+        return Decimal(0)
+    return Decimal(repr(float(value))).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _records(frame: pd.DataFrame | None) -> dict[str, list[dict]]:
@@ -37,26 +50,27 @@ def _orders(transactions: pd.DataFrame) -> dict[str, list[dict]]:
             key = (row["customer_id"], row["order_id"], row["timestamp"])
             g = groups.setdefault(
                 key,
-                {"customer_id": row["customer_id"], "timestamp": row["timestamp"], "amount": 0.0,
-                 "margin": 0.0, "categories": [], "discount": 0.0},
+                {"customer_id": row["customer_id"], "timestamp": row["timestamp"],
+                 "amount": Decimal(0), "margin": Decimal(0), "categories": [],
+                 "discount": Decimal(0)},
             )  # fmt: skip
-            g["amount"] += row["amount"]
-            cost = row["cost"] if has_cost and not pd.isna(row["cost"]) else 0.0
-            g["margin"] += row["amount"] - cost
+            g["amount"] += _money(row["amount"])
+            cost = _money(row["cost"]) if has_cost else Decimal(0)
+            g["margin"] += _money(row["amount"]) - cost
             if "category" in row and row["category"] is not None and not pd.isna(row["category"]):
                 g["categories"].append(row["category"])
-            if "discount" in row and not pd.isna(row["discount"]):
-                g["discount"] += row["discount"]
+            if "discount" in row:
+                g["discount"] += _money(row["discount"])
         rows = list(groups.values())
         for g in rows:
             g["category"] = min(g["categories"]) if g["categories"] else None
     else:
         rows = []
         for row in transactions.to_dict("records"):
-            cost = row["cost"] if has_cost and not pd.isna(row["cost"]) else 0.0
-            disc = row.get("discount")
-            rows.append({**row, "margin": row["amount"] - cost,
-                         "discount": 0.0 if disc is None or pd.isna(disc) else disc})  # fmt: skip
+            amount = _money(row["amount"])
+            cost = _money(row["cost"]) if has_cost else Decimal(0)
+            rows.append({**row, "amount": amount, "margin": amount - cost,
+                         "discount": _money(row.get("discount"))})  # fmt: skip
     for r in rows:
         r["is_order"] = r["amount"] >= 0
         out[r["customer_id"]].append(r)
@@ -80,13 +94,17 @@ def _change(recent: float, previous: float) -> float | None:
     return None if total == 0 else (recent - previous) / total
 
 
-def _slope(ages_and_values: list[tuple[float, float]], weeks: int) -> float:
+def _mean(values: list[Decimal]) -> float | None:
+    return float(sum(values) / len(values)) if values else None
+
+
+def _slope(ages_and_values: list[tuple[float, float | Decimal]], weeks: int) -> float:
     """Fit a line to the explicit weekly series (zeros included), oldest week first."""
     series = np.zeros(weeks)
     for age, value in ages_and_values:
         back = math.floor((age * 86_400_000_000 - 1) / (7 * 86_400_000_000))
         if back < weeks:
-            series[weeks - 1 - back] += value
+            series[weeks - 1 - back] += float(value)
     return float(np.polyfit(np.arange(weeks), series, 1)[0])
 
 
@@ -133,45 +151,45 @@ def naive_features(
         f["days_since_last_order"] = min((a for _, a in buys), default=None)
         f["days_since_first_order"] = max((a for _, a in buys), default=None)
         f["orders_lifetime"] = len(buys)
-        f["spend_lifetime"] = sum(r["amount"] for r, _ in o)
+        f["spend_lifetime"] = sum((r["amount"] for r, _ in o), Decimal(0))
         for w in windows:
             f[f"orders_{w}d"] = sum(1 for _, a in buys if _in(a, w))
         for w in windows:
-            f[f"spend_{w}d"] = sum(r["amount"] for r, a in o if _in(a, w))
+            f[f"spend_{w}d"] = sum((r["amount"] for r, a in o if _in(a, w)), Decimal(0))
         for w in windows:
-            f[f"refunds_{w}d"] = -sum(r["amount"] for r, a in o if not r["is_order"] and _in(a, w))
+            f[f"refunds_{w}d"] = -sum(
+                (r["amount"] for r, a in o if not r["is_order"] and _in(a, w)), Decimal(0)
+            )
         for w in windows:
-            vals = [r["amount"] for r, a in buys if _in(a, w)]
-            f[f"avg_order_value_{w}d"] = statistics.fmean(vals) if vals else None
-        f["avg_order_value_lifetime"] = (
-            statistics.fmean([r["amount"] for r, _ in buys]) if buys else None
-        )
+            f[f"avg_order_value_{w}d"] = _mean([r["amount"] for r, a in buys if _in(a, w)])
+        f["avg_order_value_lifetime"] = _mean([r["amount"] for r, _ in buys])
         for w in windows:
             f[f"orders_trend_{w}d"] = _change(
                 sum(1 for _, a in buys if _in(a, w)), sum(1 for _, a in buys if _prev(a, w))
             )
         for w in windows:
             f[f"spend_trend_{w}d"] = _change(
-                sum(r["amount"] for r, a in o if _in(a, w)),
-                sum(r["amount"] for r, a in o if _prev(a, w)),
+                sum((r["amount"] for r, a in o if _in(a, w)), Decimal(0)),
+                sum((r["amount"] for r, a in o if _prev(a, w)), Decimal(0)),
             )
         f[f"orders_weekly_slope_{weeks}w"] = _slope([(a, 1.0) for _, a in buys], weeks)
         f[f"spend_weekly_slope_{weeks}w"] = _slope([(a, r["amount"]) for r, a in o], weeks)
         times = sorted(r["timestamp"] for r, _ in buys)
-        gaps = [(b - a) / DAY for a, b in pairwise(times)]
-        f["gap_mean_days"] = statistics.fmean(gaps) if gaps else None
-        f["gap_std_days"] = statistics.stdev(gaps) if len(gaps) >= 2 else None
-        f["gap_max_days"] = max(gaps) if gaps else None
-        f["gap_last_days"] = gaps[-1] if gaps else None
+        seconds = [(b - a) // SECOND for a, b in pairwise(times)]  # whole seconds, rounded down
+        day = DAY // SECOND
+        f["gap_mean_days"] = statistics.fmean(seconds) / day if seconds else None
+        f["gap_std_days"] = statistics.stdev(seconds) / day if len(seconds) >= 2 else None
+        f["gap_max_days"] = max(seconds) / day if seconds else None
+        f["gap_last_days"] = seconds[-1] / day if seconds else None
         if has_cost:
-            f["margin_lifetime"] = sum(r["margin"] for r, _ in o)
+            f["margin_lifetime"] = sum((r["margin"] for r, _ in o), Decimal(0))
             for w in windows:
-                f[f"margin_{w}d"] = sum(r["margin"] for r, a in o if _in(a, w))
+                f[f"margin_{w}d"] = sum((r["margin"] for r, a in o if _in(a, w)), Decimal(0))
         if "category" in tx:
             f["categories_lifetime"] = len({r["category"] for r, _ in buys if r["category"]})
         if "discount" in tx:
-            disc = sum(r["discount"] for r, a in buys if _in(a, 365))
-            amt = sum(r["amount"] for r, a in buys if _in(a, 365))
+            disc = sum((r["discount"] for r, a in buys if _in(a, 365)), Decimal(0))
+            amt = sum((r["amount"] for r, a in buys if _in(a, 365)), Decimal(0))
             has_any = any(_in(a, 365) for _, a in buys)
             f["discount_share_365d"] = disc / (amt + disc) if has_any and amt + disc else None
         last, mean_gap = f["days_since_last_order"], f["gap_mean_days"]
@@ -202,7 +220,7 @@ def naive_features(
             if has_offer_cost:
                 for w in windows:
                     f[f"offer_cost_{w}d"] = sum(
-                        r["cost"] for r, a in sent if _in(a, w) and not pd.isna(r["cost"])
+                        (_money(r["cost"]) for r, a in sent if _in(a, w)), Decimal(0)
                     )
                 if has_cost:
                     for w in windows:
@@ -215,5 +233,5 @@ def naive_features(
         f["as_of_month"] = as_of.month
         for column, raw in attributes.items():
             f[column] = customers.get(cid, {}).get(raw)
-        rows.append(f)
+        rows.append({k: float(v) if isinstance(v, Decimal) else v for k, v in f.items()})
     return pd.DataFrame(rows)

@@ -174,6 +174,13 @@ def test_header_only_optional_table_is_fine(tmp_path: Path) -> None:
         ("C3,2024-03-01,nan,O3", "amount", "finite", "expected a finite number, got 'nan'"),
         ('C3,2024-03-01,"1,234.50",O3', "amount", "number", "without thousands separators"),
         ('C3,2024-03-01,"12,5",O3', "amount", "number", "use '.' as the decimal point"),
+        (
+            "C3,2024-03-01,1e13,O3",
+            "amount",
+            "money_range",
+            "expected an amount of money below 10,000,000,000,000 in magnitude, got '1e13'",
+        ),
+        ("C3,2024-03-01,-25000000000000000000,O3", "amount", "money_range", "check the unit"),
         (",2024-03-01,5,O3", "customer_id", "missing", "customer_id is required but empty"),
         ("   ,2024-03-01,5,O3", "customer_id", "missing", "customer_id is required but empty"),
     ],
@@ -201,6 +208,46 @@ def test_good_twins_of_the_bad_values_load(tmp_path: Path) -> None:
         ("C4", 1000.0),
         ("C5", 7.5),
     ]
+
+
+def test_money_is_read_to_four_decimals_and_bounded_in_every_money_column(tmp_path: Path) -> None:
+    body = (
+        "customer_id,timestamp,amount,cost,discount,quantity\n"
+        "C1,2024-03-01,19.99,0.00005,-0.00004,1e20\n"
+        "C2,2024-03-01,9999999999999.99,1e14,0,1\n"
+        "C3,2024-03-01,10,1,-1e13,1\n"
+    )
+    campaigns = write(
+        tmp_path,
+        "customer_id,timestamp,offer,cost\nC1,2024-03-01,10off,0.33333\nC2,2024-03-01,10off,2e13\n",
+        "campaigns.csv",
+    )
+    data = DataSettings(
+        transactions=SourceSettings(path=write(tmp_path, body)),
+        campaigns=SourceSettings(path=campaigns),
+    )
+    ds = quarantine(data)
+    # quantity is a count, not money: no bound.
+    assert problems(ds) == [(3, "cost", "money_range"), (4, "discount", "money_range"),
+                            (3, "cost", "money_range")]  # fmt: skip
+    assert ds.rejects["table"].tolist() == ["transactions", "transactions", "campaigns"]
+    assert rows(ds, "SELECT amount, cost, discount FROM transactions") == [(19.99, 0.0001, 0.0)]
+    assert rows(ds, "SELECT cost FROM campaigns") == [(0.3333,)]
+    message = stop_message(data)
+    assert message.startswith(
+        "transactions.csv row 3, column 'cost': expected an amount of money below "
+        "10,000,000,000,000 in magnitude, got '1e14'; check the unit and the column mapping."
+    )
+
+
+def test_money_out_of_range_in_a_typed_source_is_rejected_too() -> None:
+    frame = pd.DataFrame(
+        {"customer_id": ["C1", "C2", "C3"], "timestamp": [datetime(2024, 3, 1)] * 3,
+         "amount": [10.0, -1e300, 9_999_999_999_999.5]}
+    )  # fmt: skip
+    ds = load_dataset(frames={"transactions": frame}, on_bad_rows="quarantine")
+    assert problems(ds) == [(2, "amount", "money_range")]
+    assert rows(ds, "SELECT amount FROM transactions") == [(10.0,), (9_999_999_999_999.5,)]
 
 
 def test_optional_numbers_may_be_missing_but_not_text(tmp_path: Path) -> None:
