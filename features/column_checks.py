@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 
 from features.contract import MAX_YEAR, MIN_YEAR, MONEY_LIMIT, ContractColumn
-from features.definitions import MONEY_TYPE
 from features.readers import FIELDS, RawTable
 from features.settings import SourceSettings
 
@@ -131,15 +130,10 @@ def _number_sql(src: str, kind: str, t: str, v: str, missing: str) -> ColumnSql:
 
 
 def _money_sql(src: str, kind: str, t: str, v: str, missing: str) -> ColumnSql:
-    """A number rounded to the money decimals; one too large for them fails 'money_range'."""
+    """A number that fits the decimal features add money up in; others fail 'money_range'."""
     number = _number_sql(src, kind, t, v, missing)
-    x = number.typed
-    # Only values that fit go through the decimal (casting the others would fail the query);
-    # the others are rejected below.
-    fits = f"abs({x}) < {MONEY_LIMIT}"
-    typed = f"CASE WHEN {fits} THEN CAST(CAST({x} AS {MONEY_TYPE}) AS DOUBLE) ELSE {x} END"
     too_large = f"CASE WHEN abs({v}) >= {MONEY_LIMIT} THEN 'money_range' END"
-    return ColumnSql(number.first, typed, f"coalesce({number.problem}, {too_large})")
+    return ColumnSql(number.first, number.typed, f"coalesce({number.problem}, {too_large})")
 
 
 def _bool_sql(src: str, kind: str, t: str, v: str, missing: str) -> ColumnSql:

@@ -20,12 +20,12 @@ What the checks decide, and why:
   window it is stamped in, and it is not counted as an order. Non-finite or unparseable amounts
   are rejected; only "." is a decimal separator and no thousands separators are read.
 - Money (transaction amount, cost and discount; campaign cost) is held to 4 decimal places
-  (``MONEY_DECIMALS`` in ``features.definitions``), rounded half away from zero when read: every
-  currency's minor unit fits, and features add money up as an exact decimal, so the same data
-  always gives the same sums. A money value of ``MONEY_LIMIT`` (10^13) or more in magnitude is
-  rejected ('money_range'): it is a unit or mapping error rather than a price, and it would not
-  fit that decimal. (Clean tables keep money as DOUBLE, which carries the 4 places exactly below
-  about 9·10^11.)
+  (``MONEY_DECIMALS`` in ``features.definitions``): features, labels and segments read it as an
+  exact decimal, rounded half away from zero, and add it up exactly, so the same data always
+  gives the same sums. Every currency's minor unit fits. The clean tables keep the values as
+  read (DOUBLE). A money value of ``MONEY_LIMIT`` (10^13) or more in magnitude is rejected
+  ('money_range'): it is a unit or mapping error rather than a price, and it would not fit that
+  decimal.
 - Rows sharing an order_id are lines of one order, so they must share a customer; an order_id
   seen under a second customer is rejected from that row on. With an order_id, a row equal in
   every mapped column to an earlier one is a duplicate and rejected. Without order ids two equal

@@ -7,7 +7,7 @@ Clean tables, named as in the contract and typed so SQL can rely on them:
 
 - ``transactions``: customer_id VARCHAR, "timestamp" TIMESTAMP (UTC), amount DOUBLE, and any of
   order_id VARCHAR, cost DOUBLE, quantity DOUBLE, channel VARCHAR, category VARCHAR, discount DOUBLE
-  (money, i.e. amount, cost and discount, rounded to 4 decimal places; see ``features.contract``)
+  (money: amount, cost and discount, under 10^13 in magnitude; see ``features.contract``)
 - ``events``: customer_id, "timestamp", event_type VARCHAR, and value DOUBLE if present
 - ``customers``: customer_id (unique), signup_date TIMESTAMP if present, attribute columns
 - ``campaigns``: customer_id, "timestamp", offer VARCHAR, and treated BOOLEAN, cost DOUBLE (money)

@@ -210,7 +210,7 @@ def test_good_twins_of_the_bad_values_load(tmp_path: Path) -> None:
     ]
 
 
-def test_money_is_read_to_four_decimals_and_bounded_in_every_money_column(tmp_path: Path) -> None:
+def test_money_is_bounded_in_every_money_column(tmp_path: Path) -> None:
     body = (
         "customer_id,timestamp,amount,cost,discount,quantity\n"
         "C1,2024-03-01,19.99,0.00005,-0.00004,1e20\n"
@@ -231,8 +231,11 @@ def test_money_is_read_to_four_decimals_and_bounded_in_every_money_column(tmp_pa
     assert problems(ds) == [(3, "cost", "money_range"), (4, "discount", "money_range"),
                             (3, "cost", "money_range")]  # fmt: skip
     assert ds.rejects["table"].tolist() == ["transactions", "transactions", "campaigns"]
-    assert rows(ds, "SELECT amount, cost, discount FROM transactions") == [(19.99, 0.0001, 0.0)]
-    assert rows(ds, "SELECT cost FROM campaigns") == [(0.3333,)]
+    # Kept as read: features round money to 4 places where they add it up.
+    assert rows(ds, "SELECT amount, cost, discount FROM transactions") == [
+        (19.99, 0.00005, -0.00004)
+    ]
+    assert rows(ds, "SELECT cost FROM campaigns") == [(0.33333,)]
     message = stop_message(data)
     assert message.startswith(
         "transactions.csv row 3, column 'cost': expected an amount of money below "
