@@ -28,16 +28,8 @@ from features import (
     simulate,
 )
 from features.simulate_campaigns import OFFER_STRENGTH, OFFERS
-from serving.uplift import (
-    UpliftError,
-    UpliftModel,
-    auuc,
-    fit_uplift,
-    qini_coefficient,
-    qini_curve,
-    targeting_comparison,
-    uplift_contacts,
-)
+from serving.uplift import UpliftError, UpliftModel, fit_uplift, uplift_contacts
+from serving.uplift_metrics import auuc, qini_coefficient, qini_curve, targeting_comparison
 from training.models import ColumnMismatchError
 
 TABLES = ("transactions", "events", "customers", "campaigns")
