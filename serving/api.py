@@ -70,6 +70,7 @@ from serving.scoring import (
     SEGMENT_OUTPUTS,
     check_inputs,
     check_types,
+    explain,
     score_columns,
     score_table,
 )
@@ -191,14 +192,14 @@ class _State:
             reference=reason_reference(bundle.model_inputs(features)) if use_reasons else None,
         )
 
-    def score_rows(self, cut: _Cutoff, rows: np.ndarray) -> pd.DataFrame:
+    def score_rows(self, cut: _Cutoff, rows: np.ndarray, *, explained: bool = True) -> pd.DataFrame:
         """Rows of the scores table (as :func:`serving.scoring.score` makes them) for ``rows``."""
         return score_table(
             self.model,
             cut.features.iloc[rows],
             cut.segments.reset_index(),
             reference=cut.reference,
-            reasons=self.config.scoring.reasons,
+            reasons=self.config.scoring.reasons if explained else 0,
             chunk_rows=self.config.scoring.chunk_rows,
         )
 
@@ -206,7 +207,8 @@ class _State:
         """The list for ``budget``; everyone's scores and the offer effects are built once."""
         with cut.lock:
             if cut.scores is None:
-                scores = self.score_rows(cut, np.arange(len(cut.features)))
+                # Only the listed customers are explained (by build_list), not everyone.
+                scores = self.score_rows(cut, np.arange(len(cut.features)), explained=False)
                 with self.data.lock:
                     cut.uplift = fit_uplift(
                         self.data.dataset,
@@ -227,6 +229,13 @@ class _State:
                 budget=budget,
                 lapsed_after_days=self.config.lapsed_after_days,
                 uplift=cut.uplift,
+                explain=lambda rows: explain(
+                    self.model,
+                    rows,
+                    k=self.config.scoring.reasons,
+                    reference=cut.reference,
+                    dictionary=self.dictionary,
+                ),
             )
 
 

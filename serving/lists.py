@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from features import Dataset
+from features import Dataset, FeatureSettings
 from serving.model import ServedModel
 from serving.policy import (
     LIST_COLUMNS,
@@ -24,6 +24,8 @@ from serving.policy import (
     recently_contacted,
     select,
 )
+from serving.reasons import reason_reference
+from serving.scoring import explain
 from serving.settings import PolicySettings
 from serving.uplift import fit_uplift
 from training.html import escape, number, page, png_uri, section, table
@@ -57,8 +59,13 @@ def build_list(
     budget: float | None,
     lapsed_after_days: int,
     uplift: EffectModel | None = None,
+    explain: Callable[[pd.DataFrame], list[str]] | None = None,
 ) -> WinbackList:
-    """Price every eligible offer, keep each customer's best, select under the budget."""
+    """Price every eligible offer, keep each customer's best, select under the budget.
+
+    The listed customers' reasons come from ``scores`` or, with ``explain`` (feature rows →
+    reasons JSON), are computed for them alone: a scoring without reasons is then enough.
+    """
     suppressed = recently_contacted(dataset, as_of, settings.suppression_days)
     candidates = candidate_offers(
         scores,
@@ -76,8 +83,13 @@ def build_list(
         control_share=settings.control_share,
         seed=settings.seed,
     )
-    reasons = scores.set_index("customer_id")["reasons"]
-    chosen["reasons"] = reasons.reindex(chosen["customer_id"]).fillna("[]").to_numpy()
+    if explain is not None:
+        rows = features.drop_duplicates("customer_id").set_index("customer_id")
+        listed = rows.loc[chosen["customer_id"]].reset_index()
+        chosen["reasons"] = explain(listed) if len(listed) else []
+    else:
+        reasons = scores.set_index("customer_id")["reasons"]
+        chosen["reasons"] = reasons.reindex(chosen["customer_id"]).fillna("[]").to_numpy()
     chosen["as_of"] = as_of
     chosen["reason_text"] = [
         "; ".join(r.get("sentence", "") for r in json.loads(text)) for text in chosen["reasons"]
@@ -112,11 +124,14 @@ def make_list(
     budget: float | None,
     lapsed_after_days: int,
     on_skip: Callable[[str], object] | None = None,
+    reasons: int = 3,
 ) -> WinbackList:
     """The list for a scoring: offer effects from campaign history, then the policy.
 
     Where the history has no control group (:func:`serving.uplift.fit_uplift` says why through
-    ``on_skip``), the catalog's assumed effects are used.
+    ``on_skip``), the catalog's assumed effects are used. Only the listed customers are
+    explained (``reasons`` each), against the whole scoring's reference, so ``scores`` may come
+    from a scoring with ``reasons=0``: on a large base that skips nearly all the SHAP work.
     """
     uplift = fit_uplift(
         dataset, as_of, model.bundle.horizon_days, plan=model.bundle.plan, on_skip=on_skip
@@ -130,7 +145,20 @@ def make_list(
         budget=budget,
         lapsed_after_days=lapsed_after_days,
         uplift=uplift,
+        explain=_explainer(model, features, reasons),
     )
+
+
+def _explainer(
+    model: ServedModel, features: pd.DataFrame, k: int
+) -> Callable[[pd.DataFrame], list[str]]:
+    reference = reason_reference(model.bundle.model_inputs(features)) if k else None
+    dictionary = model.bundle.dictionary(FeatureSettings())
+
+    def run(rows: pd.DataFrame) -> list[str]:
+        return explain(model, rows, k=k, reference=reference, dictionary=dictionary)
+
+    return run
 
 
 def list_figures(wl: WinbackList) -> dict[str, Any]:

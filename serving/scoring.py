@@ -151,6 +151,27 @@ def score(
     return table, features
 
 
+def explain(
+    model: ServedModel,
+    features: pd.DataFrame,
+    *,
+    k: int = 3,
+    reference: pd.DataFrame | None = None,
+    dictionary: pd.DataFrame | None = None,
+) -> list[str]:
+    """The top ``k`` reasons (JSON, as in the scores table) for each row of ``features``.
+
+    ``reference`` must be built over the whole scored population
+    (:func:`serving.reasons.reason_reference`), not over the rows explained, so a customer's
+    sentence is the same whether they are explained alone or in a full scoring.
+    """
+    if not k:
+        return ["[]"] * len(features)
+    bundle = model.bundle
+    dictionary = bundle.dictionary(FeatureSettings()) if dictionary is None else dictionary
+    return reasons_json(reason_codes(bundle, features, dictionary, k=k, reference=reference))
+
+
 def score_table(
     model: ServedModel,
     features: pd.DataFrame,
@@ -175,11 +196,7 @@ def score_table(
     total = len(features)
     for start in range(0, total, chunk_rows):
         chunk = features.iloc[start : start + chunk_rows]
-        codes = (
-            reasons_json(reason_codes(bundle, chunk, dictionary, k=reasons, reference=reference))
-            if reasons
-            else ["[]"] * len(chunk)
-        )
+        codes = explain(model, chunk, k=reasons, reference=reference, dictionary=dictionary)
         parts.append(bundle.predict(chunk).assign(reasons=codes))
         if progress is not None:
             progress(min(start + chunk_rows, total), total)
@@ -206,6 +223,7 @@ __all__ = [
     "SignatureMismatchError",
     "check_inputs",
     "check_types",
+    "explain",
     "score",
     "score_columns",
     "score_table",
