@@ -81,7 +81,10 @@ def connect(engine: EngineSettings) -> duckdb.DuckDBPyConnection:
         spill = Path(tempfile.mkdtemp(prefix="winback-spill-"))
         atexit.register(shutil.rmtree, spill, ignore_errors=True)
     con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")  # the CLI reports progress itself
+    # The CLI reports progress itself. In Jupyter without ipywidgets DuckDB already has the bar
+    # off and refuses to touch the setting.
+    if con.sql("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+        con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{engine.memory_limit}'")
     con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
     if engine.threads:

@@ -46,11 +46,15 @@ from serving.reason_sentences import (
 )
 from training.bundle import ModelBundle
 from training.explain import top_contributions
+from training.pipeline import CALENDAR_INPUTS
 
 #: Keys of one reason in :meth:`Reason.to_dict` and :func:`reasons_json`, in order.
 REASON_KEYS = ("feature", "value", "contribution", "sentence")
 #: Columns of :func:`reason_reference`: the 0th to 100th percentile of each feature.
 REFERENCE_COLUMNS = tuple(f"p{i}" for i in range(101))
+#: Inputs that are never a customer's reason: the time of year moves everyone's risk alike, and
+#: nobody can act on it.
+NOT_REASONS = CALENDAR_INPUTS
 
 # Decimal places kept in the JSON text: enough to rank and read, few enough that the last bits of
 # floating-point noise (thread count, platform) do not change the bytes.
@@ -110,7 +114,9 @@ def reason_codes(
             f"{' …' if len(undescribed) > 5 else ''}; pass bundle.dictionary(settings)"
         )
     grids = _grids(reference) if reference is not None else {}
-    top = top_contributions(bundle.churn, inputs, k, direction="increase", chunk_size=chunk_size)
+    top = top_contributions(
+        bundle.churn, inputs, k, direction="increase", chunk_size=chunk_size, exclude=NOT_REASONS
+    )
     rows = top["row"].to_numpy()
     raw = top["value"].to_numpy(dtype=object)
     values = np.empty(len(top), dtype=object)

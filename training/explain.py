@@ -34,6 +34,7 @@ meaning of each reason.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
@@ -98,6 +99,7 @@ def top_contributions(
     *,
     direction: Direction = "increase",
     chunk_size: int = 100_000,
+    exclude: Collection[str] = (),
 ) -> pd.DataFrame:
     """The ``k`` strongest reasons per row of ``X``, one output row per (row, rank).
 
@@ -110,13 +112,15 @@ def top_contributions(
     strongest), ``feature``, ``value`` (the row's value of that feature, as an object) and
     ``contribution`` (float, on the model's raw scale). Rows are sorted by ``row`` then ``rank``.
     ``X`` is explained ``chunk_size`` rows at a time, bounding memory for large frames.
+    Features in ``exclude`` are never reasons (their contributions still count in the model's
+    score); the next strongest take their place.
     """
     k = _positive_int(k, "k")
     chunk_size = _positive_int(chunk_size, "chunk_size")
     if direction not in get_args(Direction):
         raise ValueError(f"direction must be one of {list(get_args(Direction))}, got {direction!r}")
     parts = [
-        _top_of_chunk(model, X.iloc[start : start + chunk_size], k, direction, start)
+        _top_of_chunk(model, X.iloc[start : start + chunk_size], k, direction, start, exclude)
         for start in _chunks(len(X), chunk_size)
     ]
     if not parts:
@@ -125,7 +129,12 @@ def top_contributions(
 
 
 def _top_of_chunk(
-    model: Explainable, chunk: pd.DataFrame, k: int, direction: Direction, offset: int
+    model: Explainable,
+    chunk: pd.DataFrame,
+    k: int,
+    direction: Direction,
+    offset: int,
+    exclude: Collection[str],
 ) -> pd.DataFrame:
     names, values = _feature_contributions(model, chunk)
     # Sort key: smaller is stronger; entries that cannot be reasons get +inf and sort last.
@@ -135,6 +144,7 @@ def _top_of_chunk(
         key, eligible = values, values < 0
     else:
         key, eligible = -np.abs(values), np.abs(values) > 0
+    eligible &= ~np.isin(np.asarray(names, dtype=object), list(exclude))
     key = np.where(eligible, key, np.inf)
     # A stable full sort, not argpartition: argpartition picks arbitrarily among ties at the
     # k-th place, and the ranking must break ties by name. With ~100 features it costs far less

@@ -20,6 +20,7 @@ from features import (
 from features.builder import FeaturePlan
 from features.simulate import SyntheticWorld
 from serving.reasons import (
+    NOT_REASONS,
     REASON_KEYS,
     REFERENCE_COLUMNS,
     Context,
@@ -205,7 +206,7 @@ def test_reasons_are_the_largest_positive_contributions_of_the_model(trained, sc
     contributions = bundle.churn.contributions(inputs)
     # The model's contributions add up to its score; the reasons are the biggest positive ones.
     np.testing.assert_allclose(contributions.sum(axis=1), bundle.churn.raw_score(inputs))
-    shap = contributions.drop(columns="bias")
+    shap = contributions.drop(columns=["bias", *NOT_REASONS])
     assert len(reasons) == len(rows)
     for (label, row), found in zip(shap.iterrows(), reasons, strict=True):
         positive = row[row > 0].sort_values(ascending=False, kind="stable")
@@ -216,6 +217,28 @@ def test_reasons_are_the_largest_positive_contributions_of_the_model(trained, sc
             value = inputs.at[label, reason.feature]
             assert reason.value == (None if pd.isna(value) else value)
             assert reason.sentence
+
+
+def test_features_left_out_of_reasons_give_way_to_the_next_strongest(
+    trained, scored, monkeypatch
+) -> None:
+    """The time of year (NOT_REASONS) moves everyone's risk alike and nobody can act on it.
+
+    The small model here barely uses the month, so the test leaves out its commonest first
+    reason instead and checks that the next strongest take its place.
+    """
+    assert "as_of_month" in NOT_REASONS
+    bundle, dictionary, _ = trained
+    rows, reference, reasons = scored
+    firsts = pd.Series([found[0].feature for found in reasons if found])
+    common = firsts.value_counts().index[0]
+    assert (firsts == common).sum() > 10
+    monkeypatch.setattr("serving.reasons.NOT_REASONS", (common,))
+    without = reason_codes(bundle, rows, dictionary, reference=reference)
+    for before, after in zip(reasons, without, strict=True):
+        assert common not in [r.feature for r in after]
+        kept = [r.feature for r in before if r.feature != common]
+        assert [r.feature for r in after][: len(kept)] == kept
 
 
 def test_reasons_follow_the_rows_whatever_their_order(trained, scored) -> None:
