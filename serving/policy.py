@@ -18,10 +18,14 @@ For each customer and each offer they are eligible for::
 Actions: ``retain`` for active customers; ``win_back`` for lapsed ones (no order for
 ``lapsed_after_days``) still within ``recoverable_days``; customers who never ordered or lapsed
 longer ago get nothing. Customers sent an offer within ``suppression_days`` are left out. Each
-customer gets their best offer; customers are taken by expected net benefit, highest first,
-while the budget (contact cost plus expected discount) and ``max_contacts`` allow, and never at
-a benefit of zero or less. Then a random ``control_share`` of the selected (seeded) is marked
-``control``: they get no offer, so ``winback evaluate`` can measure what the offers did.
+customer gets their best offer, and never one at a benefit of zero or less. Under a budget
+(contact cost plus expected discount) customers are taken by *return*, expected net benefit per
+unit of cost, highest first, while the money lasts: the greedy answer to a knapsack, which buys
+more benefit with the same money than taking the biggest benefits first (a 20-euro offer worth 30
+loses to four 5-euro offers worth 10 each). Without a budget only the number of contacts is
+scarce, and customers are taken by expected net benefit. ``max_contacts`` caps either. Then a
+random ``control_share`` of the selected (seeded) is marked ``control``: they get no offer, so
+``winback evaluate`` can measure what the offers did.
 """
 
 from __future__ import annotations
@@ -191,18 +195,20 @@ def select(
     control_share: float,
     seed: int,
 ) -> pd.DataFrame:
-    """Take customers by benefit while the budget and contact limit allow; mark the control.
+    """Take customers by return (with a budget) or benefit while limits allow; mark the control.
 
     Only positive expected net benefit is ever taken. Control customers count against the
     budget and the contact limit as if treated: the group is a random slice of the list, so the
     list's size does not depend on the draw.
     """
     positive = best[best["expected_net_benefit"] > 0]
+    if budget is not None:
+        positive = by_return(positive)
     cost = positive["offer_cost"].to_numpy(dtype="float64")
     within = np.ones(len(positive), dtype=bool)
     if budget is not None:
-        # Greedy by benefit: an offer that no longer fits is skipped and cheaper ones further
-        # down may still be taken, so the budget is used as fully as the ranking allows.
+        # An offer that no longer fits is skipped and cheaper ones further down may still be
+        # taken, so the budget is used as fully as the ranking allows.
         spent = 0.0
         for i, c in enumerate(cost):
             if spent + c <= budget + 1e-9:
@@ -221,9 +227,30 @@ def select(
     return chosen
 
 
+def by_return(best: pd.DataFrame) -> pd.DataFrame:
+    """Offers ordered by expected net benefit per unit of cost, highest first (free ones first).
+
+    Ties break by benefit (larger first), then customer id, so the order is deterministic.
+    """
+    cost = best["offer_cost"].to_numpy(dtype="float64")
+    benefit = best["expected_net_benefit"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cost > 0, benefit / np.where(cost > 0, cost, 1.0), np.inf * benefit)
+    ordered = best.assign(_return=ratio).sort_values(
+        ["_return", "expected_net_benefit", "customer_id"],
+        ascending=[False, False, True],
+        kind="stable",
+    )
+    return ordered.drop(columns="_return").reset_index(drop=True)
+
+
 def budget_curve(best: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative cost and expected net benefit down the ranking: where more budget stops paying."""
-    positive = best[best["expected_net_benefit"] > 0]
+    """Cumulative cost and expected net benefit in the order a budget takes customers.
+
+    Ordered by return, each step adds less benefit per unit of money than the one before: the
+    curve flattens where more budget stops paying.
+    """
+    positive = by_return(best[best["expected_net_benefit"] > 0])
     return pd.DataFrame(
         {
             "contacts": np.arange(1, len(positive) + 1),
@@ -239,6 +266,7 @@ __all__ = [
     "EffectModel",
     "best_offers",
     "budget_curve",
+    "by_return",
     "candidate_offers",
     "recently_contacted",
     "select",

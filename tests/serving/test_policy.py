@@ -9,7 +9,14 @@ import pandas as pd
 import pytest
 
 from features import load_dataset
-from serving.policy import best_offers, budget_curve, candidate_offers, recently_contacted, select
+from serving.policy import (
+    best_offers,
+    budget_curve,
+    by_return,
+    candidate_offers,
+    recently_contacted,
+    select,
+)
 from serving.settings import Offer, PolicySettings
 
 
@@ -121,14 +128,45 @@ def test_control_group_is_a_seeded_random_share() -> None:
     assert ranks.min() < len(a) * 0.2 and ranks.max() > len(a) * 0.8
 
 
+def test_a_budget_is_spent_by_return_and_buys_more_than_by_benefit() -> None:
+    scores, features = customers(2000)
+    best = best_offers(candidate_offers(scores, features, SETTINGS, lapsed_after_days=180).offers)
+    chosen = select(best, budget=150.0, max_contacts=None, control_share=0.0, seed=1)
+    ratio = chosen["expected_net_benefit"] / chosen["offer_cost"]
+    # Taken by return, except offers skipped because they no longer fit the money left.
+    assert ratio.iloc[0] == pytest.approx(ratio.max())
+    positive = best[best["expected_net_benefit"] > 0].reset_index(drop=True)
+    by_benefit, spent = 0.0, 0.0
+    for benefit, cost in zip(positive["expected_net_benefit"], positive["offer_cost"], strict=True):
+        if spent + cost <= 150.0:
+            by_benefit, spent = by_benefit + benefit, spent + cost
+    assert chosen["expected_net_benefit"].sum() > 1.05 * by_benefit
+
+
 def test_budget_curve_flattens_and_ends_at_the_total() -> None:
     scores, features = customers()
     best = best_offers(candidate_offers(scores, features, SETTINGS, lapsed_after_days=180).offers)
     curve = budget_curve(best)
-    gains = np.diff(curve["expected_net_benefit"].to_numpy())
-    assert (gains > 0).all() and gains[0] >= gains[-1]
+    benefit, cost = curve["expected_net_benefit"].to_numpy(), curve["cost"].to_numpy()
+    assert (np.diff(benefit) > 0).all()
+    # Concave: each unit of money buys no more than the unit before it.
+    slopes = np.diff(np.concatenate([[0.0], benefit])) / np.diff(np.concatenate([[0.0], cost]))
+    assert (np.diff(slopes) <= 1e-12).all()
     positive = best[best["expected_net_benefit"] > 0]
     assert curve["cost"].iloc[-1] == pytest.approx(positive["offer_cost"].sum())
+    assert by_return(positive)["customer_id"].tolist() == curve_order(best)
+
+
+def curve_order(best: pd.DataFrame) -> list[str]:
+    positive = best[best["expected_net_benefit"] > 0]
+    ratio = positive["expected_net_benefit"] / positive["offer_cost"]
+    return (
+        positive.assign(r=ratio)
+        .sort_values(["r", "expected_net_benefit", "customer_id"], ascending=[False, False, True])[
+            "customer_id"
+        ]
+        .tolist()
+    )
 
 
 def test_recently_contacted_customers_are_suppressed() -> None:
