@@ -28,7 +28,7 @@ from serving.reasons import reason_reference
 from serving.scoring import explain
 from serving.settings import PolicySettings
 from serving.uplift import fit_uplift
-from training.html import escape, number, page, png_uri, section, table
+from training.html import escape, key_figures, number, page, png_uri, section, table
 from training.plots import new_figure, save_figure
 
 
@@ -225,14 +225,40 @@ def budget_plot(wl: WinbackList, path: Path) -> Path:
         ax.legend(loc="lower right", frameon=False)
     ax.set_xlabel("money spent on offers (contact cost + expected discounts)")
     ax.set_ylabel("cumulative expected net benefit")
-    ax.set_title("Where more budget stops paying: the curve flattens", loc="left", fontsize=11)
+    spent_all = len(curve) > 0 and wl.budget is not None and curve["cost"].max() <= wl.budget
+    title = (
+        "The budget is not binding: every offer that pays fits in it"
+        if spent_all
+        else "Where more budget stops paying: the curve flattens"
+    )
+    ax.set_title(title, loc="left", fontsize=11)
     ax.grid(alpha=0.3)
     return save_figure(figure, path)
+
+
+def _why(reasons: str) -> str:
+    """The reason sentences of one customer, one per line."""
+    sentences = [escape(r.get("sentence") or r.get("feature", "")) for r in json.loads(reasons)]
+    return '<td class="why"><ul>' + "".join(f"<li>{t}</li>" for t in sentences if t) + "</ul></td>"
+
+
+def _money(value: float) -> str:
+    return escape(f"{value:,.0f}")
 
 
 def write_list_summary(wl: WinbackList, path: Path) -> Path:
     """One self-contained HTML page: the figures, the budget curve, offers and reasons."""
     f = wl.figures
+    budget = "no limit" if wl.budget is None else _money(wl.budget)
+    headline = key_figures(
+        [
+            (number(f["customers"]), "customers on the list"),
+            (number(f["treated"]), f"get an offer; {number(f['control'])} held out as control"),
+            (_money(f["budget_used"]), f"spent on offers, of a budget of {budget}"),
+            (_money(f["expected_margin_saved"]), "expected margin saved"),
+            (_money(f["expected_net_benefit"]), "expected net benefit (saved − cost)"),
+        ]
+    )
     overview = table(
         ["figure", "value"],
         [
@@ -260,17 +286,17 @@ def write_list_summary(wl: WinbackList, path: Path) -> Path:
         image = png_uri(budget_plot(wl, Path(tmp) / "budget.png"))
     top = wl.frame.head(20)
     preview = table(
-        ["rank", "customer", "action", "offer", "net benefit", "P(churn)", "CLV", "why"],
+        ["rank", "customer", "action", "offer", "expected net benefit", "P(churn)", "CLV", "why"],
         [
             (
                 number(int(r.rank)),
                 escape(r.customer_id),
-                escape(r.action),
-                escape(r.offer) + (" (control)" if r.control else ""),
+                escape(str(r.action).replace("_", " ")),
+                escape(r.offer) + (" <em>(control)</em>" if r.control else ""),
                 number(r.expected_net_benefit),
                 f"{r.churn_probability:.0%}",
                 number(r.clv),
-                escape(r.reason_text),
+                _why(str(r.reasons)),
             )
             for r in top.itertuples(index=False)
         ],
@@ -278,7 +304,7 @@ def write_list_summary(wl: WinbackList, path: Path) -> Path:
     )
     left_out = [(escape(k), number(v)) for k, v in wl.excluded.items()]
     sections = [
-        section("summary", "Summary", overview + offers),
+        section("summary", "Summary", headline + f'<div class="row">{overview}{offers}</div>'),
         section(
             "budget",
             "Budget curve",
@@ -287,7 +313,12 @@ def write_list_summary(wl: WinbackList, path: Path) -> Path:
             "flattens, more budget buys little.</figcaption></figure>",
         ),
         section("reasons", "Most common reasons", reasons),
-        section("top", "Top of the list", preview),
+        section(
+            "top",
+            "Top of the list",
+            f"<p>The first {len(top)} of {number(len(wl.frame))} customers, best expected net "
+            "benefit first; control customers are listed but get no offer.</p>" + preview,
+        ),
         section(
             "excluded", "Left out", table(["reason", "customers"], left_out, numeric=[False, True])
         ),

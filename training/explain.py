@@ -303,12 +303,18 @@ def shap_summary_plot(
 
 
 def importance_plot(
-    importance: pd.DataFrame, path: Path, max_features: int = 20, *, scale: str = "raw score"
+    importance: pd.DataFrame,
+    path: Path,
+    max_features: int = 20,
+    *,
+    scale: str = "raw score",
+    xlabel: str | None = None,
 ) -> Path:
     """Horizontal bars of mean |SHAP| from :func:`global_importance`, saved as PNG at ``path``.
 
     The ``max_features`` strongest features are drawn, strongest on top, each labelled with its
-    share of the total; ``scale`` names the raw scale on the x axis. Returns the path.
+    share of the total; ``scale`` names the raw scale on the x axis, or ``xlabel`` replaces the
+    axis label whole (for another measure of importance, e.g. split gain). Returns the path.
     """
     max_features = _positive_int(max_features, "max_features")
     missing = [c for c in IMPORTANCE_COLUMNS if c not in importance.columns]
@@ -336,7 +342,7 @@ def importance_plot(
             fontsize=8,
         )
     axes.margins(x=0.12)
-    axes.set_xlabel(f"mean |SHAP value| (effect on {scale})")
+    axes.set_xlabel(xlabel or f"mean |SHAP value| (effect on {scale})")
     axes.set_title(f"Global feature importance: top {len(shown)} of {len(importance)} features")
     axes.grid(axis="x", alpha=0.3)
     return save_figure(figure, path)

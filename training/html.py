@@ -38,12 +38,32 @@ th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: le
          vertical-align: top; }
 th { background: #e9edf3; font-weight: 600; }
 tbody tr:nth-child(even) { background: var(--zebra); }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+td ul { margin: 0; padding-left: 1.1em; }
+td.why { min-width: 30em; font-size: 0.95em; }
+td li { margin: 0 0 2px; }
+.row { display: flex; flex-wrap: wrap; gap: 0 40px; align-items: flex-start; }
+.kpis { display: flex; flex-wrap: wrap; gap: 12px; margin: 1em 0 1.4em; }
+.kpi { flex: 1 1 170px; max-width: 240px; padding: 10px 14px; border: 1px solid var(--line);
+       border-left: 4px solid var(--accent); background: var(--zebra); }
+.kpi b { display: block; font-size: 1.55em; font-variant-numeric: tabular-nums; }
+.kpi span { color: var(--muted); font-size: 0.88em; }
 td.best { background: var(--best); font-weight: 700; }
 .scroll { overflow-x: auto; }
 figure { margin: 1.2em 0 2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 code { font-size: 0.92em; background: var(--zebra); padding: 0 3px; }
+@media print {
+  body { font-size: 10pt; }
+  main { max-width: none; padding: 0; }
+  nav { display: none; }
+  .scroll { overflow: visible; }
+  h2, h3 { break-after: avoid; }
+  figure, tr, .kpi { break-inside: avoid; }
+  thead { display: table-header-group; }
+  .kpi, th, tbody tr:nth-child(even), td.best { print-color-adjust: exact; }
+}
 """
 
 
@@ -93,6 +113,18 @@ def table(
     )
 
 
+def breakable(name: str) -> str:
+    """An identifier escaped for a header cell, allowed to wrap after ``_`` and ``.``."""
+    return escape(name).replace("_", "_<wbr>").replace(".", ".<wbr>")
+
+
+def key_figures(items: Iterable[tuple[str, str]]) -> str:
+    """A row of key figures, each an already-escaped value above its label."""
+    cards = "".join(f'<div class="kpi"><b>{value}</b><span>{label}</span></div>'
+                    for value, label in items)  # fmt: skip
+    return f'<div class="kpis">{cards}</div>'
+
+
 def section(anchor: str, title: str, body: str) -> str:
     """A titled section that the page's navigation can link to as ``#anchor``."""
     return f'<section id="{anchor}"><h2>{escape(title)}</h2>\n{body}\n</section>'
@@ -115,4 +147,4 @@ def page(title: str, subtitle: str, nav: str, sections: Sequence[str]) -> str:
     )
 
 
-__all__ = ["escape", "number", "page", "png_uri", "section", "table"]
+__all__ = ["breakable", "escape", "key_figures", "number", "page", "png_uri", "section", "table"]

@@ -20,9 +20,9 @@ import pandas as pd
 
 from features.output import atomic_path
 from training.explain import global_importance, importance_plot, shap_summary_plot
+from training.html import breakable, page
 from training.html import escape as _e
 from training.html import number as _number
-from training.html import page
 from training.html import png_uri as _png_uri
 from training.html import section as _section
 from training.html import table as _table
@@ -346,7 +346,7 @@ def _plots(
         _figure_html(
             "importance",
             "Feature importance of the churn model",
-            lambda p: importance_plot(importance, p, scale=scale),
+            lambda p: importance_plot(importance, p, xlabel=scale),
             folder,
         )
     )
@@ -478,7 +478,7 @@ def _metrics(metrics: dict[str, float]) -> str:
     for names, members in groups.items():
         parts.append(
             _table(
-                ["scope", *[_e(f) for f in names]],
+                ["scope", *[breakable(f) for f in names]],
                 [(_e(s), *[_number(scopes[s][f]) for f in names]) for s in members],
                 numeric=[False, *[True] * len(names)],
             )

@@ -2,32 +2,73 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+from dataclasses import replace
 from datetime import datetime
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from serving.lists import build_list, summary_lines, write_list_summary
 from serving.policy import LIST_COLUMNS
 from serving.settings import PolicySettings
 
 AS_OF = datetime(2024, 11, 1)
+PNG_URI = "data:image/png;base64,"
 
 
 class _Page(HTMLParser):
+    """What a reader sees: sections with their titles, images, links, key figures, text."""
+
     def __init__(self) -> None:
         super().__init__()
         self.sections: list[str] = []
+        self.titles: dict[str, str] = {}
         self.images: list[str] = []
+        self.links: list[str] = []
+        self.tags: list[str] = []
+        self.text: dict[str, str] = {}
+        self.reasons: list[str] = []
+        self._open: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
+        self.tags.append(tag)
+        self._open.append(tag)
         if tag == "section":
             self.sections.append(str(values.get("id")))
         if tag == "img":
             self.images.append(str(values.get("src")))
+        for key in ("href", "src", "action"):
+            if key in values and tag != "img":
+                self.links.append(str(values[key]))
+        if tag == "li" and self.sections and self.sections[-1] == "top":
+            self.reasons.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            del self._open[len(self._open) - 1 - self._open[::-1].index(tag)]
+
+    def handle_data(self, data: str) -> None:
+        where = self.sections[-1] if self.sections else ""
+        self.text[where] = self.text.get(where, "") + data
+        if "h2" in self._open:
+            self.titles[where] = self.titles.get(where, "") + data
+        if "li" in self._open and where == "top":
+            self.reasons[-1] += data
+
+
+def _read(path: Path) -> tuple[str, _Page]:
+    raw = path.read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(raw)
+    page.close()
+    return raw, page
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +88,9 @@ def test_the_list_follows_the_contract_and_the_budget(winback_list, scored) -> N
     assert set(frame["action"]) <= {"retain", "win_back"}
     assert frame.loc[~frame["control"], "offer_cost"].sum() <= 150.0
     assert (frame["expected_net_benefit"] > 0).all()
-    assert frame["expected_net_benefit"].is_monotonic_decreasing
+    # Under a budget customers are ranked by return: benefit per unit of offer cost.
+    ratio = frame["expected_net_benefit"] / frame["offer_cost"]
+    assert ratio.iloc[0] == ratio.max() and ratio.iloc[0] > ratio.iloc[-1]
     # The reasons are the scoring's, and readable on their own.
     scores = scored[0].set_index("customer_id")
     first = frame.iloc[0]
@@ -66,10 +109,50 @@ def test_the_summary_counts_add_up(winback_list) -> None:
     assert any("expected margin saved" in line for line in lines)
 
 
-def test_the_summary_page_is_self_contained(winback_list, tmp_path) -> None:
+def test_the_summary_page_has_every_section_and_works_offline(winback_list, tmp_path) -> None:
     path = write_list_summary(winback_list, tmp_path / "summary.html")
-    page = _Page()
-    page.feed(path.read_text(encoding="utf-8"))
+    raw, page = _read(path)
     assert page.sections == ["summary", "budget", "reasons", "top", "excluded"]
-    assert len(page.images) == 1 and page.images[0].startswith("data:image/png;base64,")
-    assert "http://" not in path.read_text() and "https://" not in path.read_text()
+    assert page.titles == {
+        "summary": "Summary",
+        "budget": "Budget curve",
+        "reasons": "Most common reasons",
+        "top": "Top of the list",
+        "excluded": "Left out",
+    }
+    assert len(page.images) == 1
+    for src in page.images:
+        assert src.startswith(PNG_URI)
+        image = base64.b64decode(src[len(PNG_URI) :], validate=True)
+        assert image.startswith(b"\x89PNG\r\n\x1a\n")
+        with Image.open(io.BytesIO(image)) as decoded:
+            decoded.verify()
+    assert page.links and all(link.startswith("#") for link in page.links)
+    assert "http://" not in raw and "https://" not in raw
+    assert "link" not in page.tags and "script" not in page.tags
+
+
+def test_the_summary_page_shows_the_figures_and_each_reason_on_its_own(
+    winback_list, tmp_path
+) -> None:
+    _, page = _read(write_list_summary(winback_list, tmp_path / "summary.html"))
+    figures = winback_list.figures
+    summary = page.text["summary"]
+    assert f"{figures['customers']:,}" in summary
+    assert f"{figures['control']:,} held out as control" in summary
+    assert f"{figures['expected_net_benefit']:,.0f}" in summary
+    shown = winback_list.frame.head(20)
+    expected = [r["sentence"] for text in shown["reasons"] for r in json.loads(text)]
+    assert page.reasons == expected
+    assert str(shown["customer_id"].iloc[0]) in page.text["top"]
+
+
+def test_markup_in_a_reason_is_shown_as_text(winback_list, tmp_path) -> None:
+    frame = winback_list.frame.copy()
+    hostile = [{"feature": "x", "sentence": "<img src=https://evil.example/x.png> & <b>"}]
+    frame.loc[frame.index[0], "reasons"] = json.dumps(hostile)
+    path = write_list_summary(replace(winback_list, frame=frame), tmp_path / "hostile.html")
+    raw, page = _read(path)
+    assert "&lt;img src=https://evil.example/x.png&gt; &amp; &lt;b&gt;" in raw
+    assert len(page.images) == 1
+    assert page.reasons[0] == hostile[0]["sentence"]
