@@ -16,23 +16,24 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
+	@echo "[1/9] Simulating 3,000 customers over two years (seed 7)…"
 	$(BIN)/winback simulate --customers 3000 --start 2023-01-01 --end 2025-01-01 --seed 7 --out $(DEMO)/data
+	@echo; echo "[2/9] Checking the data against the contract…"
 	$(BIN)/winback check --config winback.toml
+	@echo; echo "[3/9] Building point-in-time features as of 2024-10-01…"
 	$(BIN)/winback features --config winback.toml --as-of 2024-10-01 --out $(DEMO)/features.parquet
+	@echo; echo "[4/9] Segmenting customers by lifecycle, value and RFM…"
 	$(BIN)/winback segments --config winback.toml --as-of 2024-10-01 --out $(DEMO)/segments.csv
+	@echo; echo "[5/9] Stacking monthly snapshots into a training set…"
 	$(BIN)/winback snapshots --config winback.toml --out $(DEMO)/snapshots.parquet
+	@echo; echo "[6/9] Training models (10 Optuna trials) and judging them against the baselines…"
 	$(BIN)/winback train --config winback.toml --trials 10
+	@echo; echo "[7/9] Scoring every customer as of 2024-10-01 with the champion…"
 	$(BIN)/winback score --config winback.toml --as-of 2024-10-01 --out $(DEMO)/scores.parquet
+	@echo; echo "[8/9] Choosing who gets a win-back offer within a budget of 2,000…"
 	$(BIN)/winback list --config winback.toml --as-of 2024-10-01 --budget 2000 --out $(DEMO)/winback_list.csv
-	@echo
-	@echo "Demo data:      $(DEMO)/data/"
-	@echo "Features:       $(DEMO)/features.parquet"
-	@echo "Segments:       $(DEMO)/segments.csv"
-	@echo "Training set:   $(DEMO)/snapshots.parquet"
-	@echo "Scores:         $(DEMO)/scores.parquet"
-	@echo "Win-back list:  $(DEMO)/winback_list.csv  (summary: $(DEMO)/winback_list.summary.html)"
-	@echo "MLflow store:   mlruns/  (browse: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db)"
-	@echo "Next: $(BIN)/winback runs    $(BIN)/winback drift --config winback.toml --as-of 2024-10-01    $(BIN)/winback --help"
+	@echo; echo "[9/9] Summary"
+	@$(BIN)/winback summary --config winback.toml --scores $(DEMO)/scores.parquet --list $(DEMO)/winback_list.csv
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -53,3 +54,17 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache
+
+# Pictures of the model report and the list summary in docs/, shot by headless Chromium.
+.PHONY: screenshots
+screenshots: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium is missing: installing Debian's package (apt-get install chromium)"; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else \
+	    echo "cannot install chromium here (needs root and apt-get): install it yourself," \
+	      "e.g. 'sudo apt-get install -y chromium', and rerun make screenshots" >&2; exit 1; \
+	  fi; }
+	$(BIN)/python docs/screenshots.py --out docs

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from mlflow.exceptions import MlflowException
 from rich.console import Console
 from rich.text import Text
 
@@ -49,13 +50,23 @@ from training.registry import promote
 from training.run import train_and_register
 from training.tracking import TrackingSettings, configure, recent_runs
 from winback import __version__
+from winback.cli_help import EXAMPLES, ROOT_EPILOG
+from winback.cli_inputs import (
+    check_config,
+    check_date,
+    check_output_file,
+    check_reachable,
+)
 from winback.settings import Settings, load_settings, project_root
 
 app = typer.Typer(
     name="winback",
-    help="Churn prediction and win-back: features, models, scores, offer lists and an API.",
+    epilog=ROOT_EPILOG,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Help is Markdown: `code`, **bold** and fenced examples; brackets such as [data.events]
+    # stay literal (Rich markup would swallow them).
+    rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # soft_wrap: long paths and counts stay on one line when output goes to a file or a pipe.
@@ -105,16 +116,57 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: Annotated[bool, typer.Option(help="Show tracebacks for errors.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show the full traceback of an error.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also show INFO logs on stderr: winback's, MLflow's (store, registry, model "
+            "logging) and those of other libraries that log through Python's logging.",
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    """Predict which customers are slipping away, what they are worth, and why."""
-    _state["debug"] = debug
-    _state["quiet"] = quiet
+    """Churn prediction and win-back: features, models, scores, offer lists and an API.
+
+    winback predicts which customers are slipping away, what they are worth, and which of them
+    merit a retention or win-back offer, and says why. Each command is one stage: `simulate` or
+    bring your data, `check` it against the contract, build `features`, `segments` and
+    `snapshots`, `train` and compare models, then `score`, `list` who merits an offer within a
+    budget, and later `evaluate` the list and watch `drift`; `winback summary` says where
+    everything is. Settings come from one `winback.toml` (`--config`); paths in it are
+    relative to it.
+    """
+    if quiet and verbose:
+        raise typer.BadParameter(
+            "--quiet and --verbose contradict each other; choose one", param_hint="--quiet"
+        )
+    _state.update(debug=debug, quiet=quiet)
     out.quiet = quiet
+    _configure_logging(quiet=quiet, verbose=verbose)
+
+
+def _configure_logging(*, quiet: bool, verbose: bool) -> None:
+    """Libraries log to stderr: INFO with --verbose, WARNING by default, ERROR with --quiet."""
+    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+    if verbose:
+        logging.basicConfig(
+            level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        # Shown again: the chatter main() hides from everybody else.
+        warnings.filterwarnings("default", message="PyTensor could not link to a BLAS")
+    logging.getLogger().setLevel(level)
+    # MLflow has its own handler and level; the others inherit the root's.
+    logging.getLogger("mlflow").setLevel(level)
+    if not verbose:
+        # MLflow opens its SQLite store through Alembic, which reports every check at INFO.
+        logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
 
 
 @contextmanager
@@ -143,11 +195,12 @@ def _settings(
         )
         if path is not None
     }
-    settings = load_settings(config, overrides)
+    settings = load_settings(check_config(config), overrides)
     if settings.data.transactions is None:
+        where = f"{config} has no [data.transactions] section" if config else "no --config"
         raise WinbackError(
-            "no transactions to read: pass --transactions PATH or --config winback.toml "
-            "with a [data.transactions] section"
+            f"no transactions to read ({where}): pass --transactions PATH, or --config "
+            "winback.toml with a [data.transactions] section naming the file or table"
         )
     return settings
 
@@ -161,7 +214,7 @@ def _load(settings: Settings, on_bad_rows: OnBadRows, beside: Path | None) -> Da
     return dataset
 
 
-@app.command("simulate")
+@app.command("simulate", epilog=EXAMPLES["simulate"])
 def simulate_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the tables.")],
     customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 5000,
@@ -174,8 +227,14 @@ def simulate_cmd(
         FileFormat.parquet
     ),
 ) -> None:
-    """Write a synthetic customer world: transactions, events, customers, campaigns and truth."""
-    first, last = to_utc_naive(start), to_utc_naive(end)
+    """Write a synthetic customer world: transactions, events, customers, campaigns and truth.
+
+    Customers are born, buy, engage, receive offers (some held out as control) and churn
+    according to a seeded model; the ground truth (who churned, what they were worth) is written
+    beside the tables. The same seed gives the same files; existing files are replaced.
+    """
+    first = to_utc_naive(check_date(start, "--start"))
+    last = to_utc_naive(check_date(end, "--end"))
     if last <= first:
         raise WinbackError(f"--end {end} must be after --start {start}")
     with _step(f"Simulating {customers:,} customers from {start} to {end}"):
@@ -186,7 +245,7 @@ def simulate_cmd(
         out.print(f"  {name:<13} {len(getattr(world, name)):>12,} rows  {path}")
 
 
-@app.command("check")
+@app.command("check", epilog=EXAMPLES["check"])
 def check_cmd(
     config: ConfigOpt = None,
     transactions: TxOpt = None,
@@ -198,14 +257,21 @@ def check_cmd(
         Path, typer.Option(help="Where quarantined rows are written.")
     ] = Path(),
 ) -> None:
-    """Read the data, check it against the contract, and report what would be used."""
+    """Read the data, check it against the contract, and report what would be used.
+
+    Every table is read as its `[data.TABLE]` section of the config says (file or database, column
+    names mapped to ours), and every row is checked: types, required values, dates, money
+    ranges, orders split across customers. Prints read = used + quarantined per table and the
+    data fingerprint recorded with each model. With `--on-bad-rows stop` (the default) the
+    first problems stop the run with their file, row and column.
+    """
     settings = _settings(config, transactions, events, customers, campaigns)
     dataset = _load(settings, on_bad_rows, quarantine_dir)
     for key, value in dataset.fingerprint().items():
         out.print(f"  {key:<18} {value}")
 
 
-@app.command("features")
+@app.command("features", epilog=EXAMPLES["features"])
 def features_cmd(
     as_of: Annotated[
         str | None, typer.Option(help="Cutoff: features use records strictly before it.")
@@ -223,7 +289,15 @@ def features_cmd(
     campaigns: CaOpt = None,
     on_bad_rows: BadOpt = OnBadRows.stop,
 ) -> None:
-    """Build point-in-time features as of a cutoff, one row per customer known before it."""
+    """Build point-in-time features as of a cutoff, one row per customer known before it.
+
+    Every feature uses only records stamped strictly before `--as-of` (a date means its UTC
+    midnight), so the same command gives the same file tomorrow. `--describe` prints the
+    dictionary instead: each feature's meaning, window and unit.
+    """
+    check_config(config)
+    check_date(as_of, "--as-of")
+    check_output_file(out_file)
     if describe:
         has_data = config is not None or transactions is not None
         settings = (
@@ -241,7 +315,10 @@ def features_cmd(
         print(describe_features(settings.features, plan).to_string(index=False))
         return
     if as_of is None or out_file is None:
-        raise WinbackError("features needs --as-of DATE and --out FILE (or --describe)")
+        raise WinbackError(
+            "features needs --as-of DATE and --out FILE (or --describe); "
+            "e.g. --as-of 2024-10-01 --out features.parquet"
+        )
     settings = _settings(config, transactions, events, customers, campaigns)
     dataset = _load(settings, on_bad_rows, out_file.parent)
     with _step(f"Building features as of {as_of}"):
@@ -249,7 +326,7 @@ def features_cmd(
     out.print(f"Wrote {rows:,} customers × {len(plan.columns)} features to {out_file}")
 
 
-@app.command("segments")
+@app.command("segments", epilog=EXAMPLES["segments"])
 def segments_cmd(
     as_of: Annotated[str, typer.Option(help="Cutoff: segments use records strictly before it.")],
     out_file: Annotated[Path, typer.Option("--out", help="Output file, .parquet or .csv.")],
@@ -260,7 +337,15 @@ def segments_cmd(
     campaigns: CaOpt = None,
     on_bad_rows: BadOpt = OnBadRows.stop,
 ) -> None:
-    """Lifecycle stage, value segment and RFM scores per customer as of a cutoff."""
+    """Lifecycle stage, value segment and RFM scores per customer as of a cutoff.
+
+    Lifecycle: prospect, new, growing, stable, declining or churned, from the rules in
+    `[segments]`. Value segment: strategic, profit, potential or ordinary, from CRM margin
+    (value) and order frequency and tenure (loyalty). RFM: recency, frequency and monetary
+    quintile scores. Prints the count per stage and segment.
+    """
+    check_date(as_of, "--as-of")
+    check_output_file(out_file)
     settings = _settings(config, transactions, events, customers, campaigns)
     dataset = _load(settings, on_bad_rows, out_file.parent)
     with _step(f"Segmenting customers as of {as_of}"):
@@ -273,7 +358,7 @@ def segments_cmd(
         out.print(f"  {column}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
 
-@app.command("snapshots")
+@app.command("snapshots", epilog=EXAMPLES["snapshots"])
 def snapshots_cmd(
     out_file: Annotated[Path, typer.Option("--out", help="Output file, .parquet or .csv.")],
     as_of: Annotated[
@@ -286,7 +371,15 @@ def snapshots_cmd(
     campaigns: CaOpt = None,
     on_bad_rows: BadOpt = OnBadRows.stop,
 ) -> None:
-    """Stack features and labels at every calendar cutoff: the training set."""
+    """Stack features and labels at every calendar cutoff: the training set.
+
+    One row per customer and cutoff (`[snapshots] frequency`), features before the cutoff and
+    labels (churned, declined, orders and spend per period) in the horizons after it. A cutoff
+    is kept only when its first horizon closes by the end of the data (or `--as-of`). `train`
+    builds the same set itself; this command writes it for notebooks and other tools.
+    """
+    check_date(as_of, "--as-of")
+    check_output_file(out_file)
     settings = _settings(config, transactions, events, customers, campaigns)
     dataset = _load(settings, on_bad_rows, out_file.parent)
     with _step("Building snapshots"):
@@ -306,12 +399,17 @@ def snapshots_cmd(
 
 
 def _tracking_settings(settings: Settings) -> TrackingSettings:
+    """The tracking settings in force, with a server that is down refused at once."""
     # The shell, not the library, reads the environment: MLFLOW_TRACKING_URI wins over the file.
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking.uri
+    from_env = os.environ.get("MLFLOW_TRACKING_URI")
+    uri = from_env or settings.tracking.uri
+    if uri:
+        where = "MLFLOW_TRACKING_URI" if from_env else f"[tracking] uri in {settings.source}"
+        check_reachable(uri, where)
     return replace(settings.tracking, uri=uri)
 
 
-@app.command("train")
+@app.command("train", epilog=EXAMPLES["train"])
 def train_cmd(
     as_of: Annotated[
         str | None, typer.Option(help="Train as if today were this date (a backtest).")
@@ -327,15 +425,23 @@ def train_cmd(
     campaigns: CaOpt = None,
     on_bad_rows: BadOpt = OnBadRows.stop,
 ) -> None:
-    """Train churn, decline, orders and spend models; record, register and judge them."""
+    """Train churn, decline, orders and spend models; record, register and judge them.
+
+    LightGBM models are fitted on the older cutoffs, early-stopped and calibrated on the
+    validation cutoffs, and judged once on the latest cutoffs against the RFM and BG/NBD
+    baselines on the same rows. The run (settings, data fingerprint, metrics, plots, SHAP
+    explanations, model report) is recorded in MLflow and the model registered; it becomes the
+    `champion` only if it beats the current one on the test period, else it stays a challenger.
+    """
+    check_date(as_of, "--as-of")
     settings = _settings(config, transactions, events, customers, campaigns)
     if trials is not None:
         settings = replace(
             settings, training=settings.training.model_copy(update={"trials": trials})
         )
     root = project_root(settings)
-    dataset = _load(settings, on_bad_rows, root)
     tracking = _tracking_settings(settings)
+    dataset = _load(settings, on_bad_rows, root)
     with _step("Building snapshots, training, evaluating and registering"):
         run = train_and_register(
             dataset,
@@ -375,13 +481,19 @@ def train_cmd(
     out.print(f"  {run.decision.reason}")
 
 
-@app.command("runs")
+@app.command("runs", epilog=EXAMPLES["runs"])
 def runs_cmd(
     limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 10,
     config: ConfigOpt = None,
 ) -> None:
-    """List recent training runs with their key test metrics and registry aliases."""
-    settings = load_settings(config)
+    """List recent MLflow runs with their key test metrics and registry aliases.
+
+    Newest first: run id and name, start time, status, test ROC AUC, PR AUC, calibration error
+    and spend error of each training run, the registered version and its aliases (`champion`,
+    `challenger`). Reads the store named by `MLFLOW_TRACKING_URI`, else `mlruns/` beside the
+    config.
+    """
+    settings = load_settings(check_config(config))
     table = recent_runs(_tracking_settings(settings), project_root(settings), limit=limit)
     if table.empty:
         out.print("no runs yet: train one with `winback train`")
@@ -389,14 +501,19 @@ def runs_cmd(
     out.print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
-@app.command("promote")
+@app.command("promote", epilog=EXAMPLES["promote"])
 def promote_cmd(
     version: Annotated[int, typer.Option(min=1, help="Registered model version to promote.")],
     reason: Annotated[str, typer.Option(help="Why, in words: recorded with the promotion.")],
     config: ConfigOpt = None,
 ) -> None:
-    """Make a model version the champion by hand; the reason is recorded."""
-    settings = load_settings(config)
+    """Make a model version the champion by hand; the reason is recorded.
+
+    For when the automatic gate cannot decide (a new metric, a changed test period) or a
+    rollback is needed. Who, when and why are kept as tags on the model version; `score`,
+    `list` and `serve` use the champion from then on.
+    """
+    settings = load_settings(check_config(config))
     tracking = _tracking_settings(settings)
     configure(tracking, project_root(settings))
     promote(tracking.registered_model, version, reason)
@@ -426,10 +543,23 @@ def main() -> None:
         # Messages quote config sections like [data.transactions]: never read them as markup.
         err.print(Text("error: ", style="bold red") + Text(str(exc)))
         sys.exit(1)
+    except MlflowException as exc:
+        if _state["debug"]:
+            raise
+        # A store we could reach but that refused (bad URI scheme, server error, permissions).
+        message = " ".join(exc.message.split())
+        err.print(
+            Text("error: ", style="bold red")
+            + Text(
+                f"MLflow store: {message} Check MLFLOW_TRACKING_URI or [tracking] uri in the "
+                "config; rerun with --debug for the traceback"
+            )
+        )
+        sys.exit(1)
 
 
-# The serving commands (score, list, evaluate, drift, serve) live in their own module and
-# register themselves on ``app``; imported last because they use the helpers above.
-from winback import cli_serving  # noqa: E402, F401
+# The serving commands (score, list, evaluate, drift, serve) and `summary` live in their own
+# modules and register themselves on ``app``; imported last because they use the helpers above.
+from winback import cli_serving, cli_summary  # noqa: E402, F401
 
 __all__ = ["app", "main"]

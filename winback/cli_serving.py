@@ -42,6 +42,8 @@ from winback.cli import (
     err,
     out,
 )
+from winback.cli_help import EXAMPLES
+from winback.cli_inputs import check_date, check_output_target
 from winback.settings import Settings, project_root
 
 AsOfOpt = Annotated[
@@ -75,7 +77,7 @@ def _as_of(dataset: Dataset, as_of: str | None) -> datetime:
 
 
 def _scores(
-    dataset: Dataset, model: ServedModel, cutoff: datetime, settings: Settings
+    dataset: Dataset, model: ServedModel, cutoff: datetime, settings: Settings, reasons: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
@@ -90,7 +92,7 @@ def _scores(
             model,
             cutoff,
             segments=settings.segments,
-            reasons=settings.scoring.reasons,
+            reasons=reasons,
             chunk_rows=settings.scoring.chunk_rows,
             progress=advance,
         )
@@ -136,13 +138,24 @@ def _scoring_run(
     out_target: str | None,
     model: str | None,
     as_of: str | None,
+    *,
+    explained: bool = True,
 ) -> _ScoringRun:
-    """Load the data (quarantine beside a file output), the model, and score everyone."""
+    """Load the model, the data (quarantine beside a file output), and score everyone.
+
+    ``explained=False`` skips the reasons (most of the scoring time on a large base): a list
+    explains only its own customers, drift needs none.
+    """
+    check_date(as_of, "--as-of")
+    if out_target is not None:
+        check_output_target(out_target)
+    # The model first: "no model yet" should not wait for the data to be read and checked.
+    served = _model(settings, model)
     beside = Path(out_target).parent if out_target and not is_database_url(out_target) else None
     dataset = _load(settings, on_bad_rows, beside)
-    served = _model(settings, model)
     cutoff = _as_of(dataset, as_of)
-    scores, features = _scores(dataset, served, cutoff, settings)
+    reasons = settings.scoring.reasons if explained else 0
+    scores, features = _scores(dataset, served, cutoff, settings, reasons)
     return _ScoringRun(dataset, served, cutoff, scores, features)
 
 
@@ -150,7 +163,7 @@ def _out_target(target: str, table: str | None, default_table: str) -> tuple[str
     return target, (table or default_table) if is_database_url(target) else None
 
 
-@app.command("score")
+@app.command("score", epilog=EXAMPLES["score"])
 def score_cmd(
     out_target: Annotated[
         str, typer.Option("--out", help="Output .csv/.parquet file, or a database URL.")
@@ -165,7 +178,14 @@ def score_cmd(
     campaigns: CaOpt = None,
     on_bad_rows: BadOpt = OnBadRows.stop,
 ) -> None:
-    """Score every customer: churn risk, value, segments and reasons, written atomically."""
+    """Score every customer: churn risk, value, segments and reasons, written atomically.
+
+    One row per customer known before `--as-of`: churn and decline probabilities, expected
+    orders and spend, value per period, CLV and value at risk, lifecycle, value and RFM segments,
+    and the top reason codes in plain language, with the model name and version. Uses the
+    registry's champion unless `--model` names another. Warns when today's customers have
+    drifted from the training data. The same data, model and date give the same file.
+    """
     settings = _settings(config, transactions, events, customers, campaigns)
     run = _scoring_run(settings, on_bad_rows, out_target, model, as_of)
     scores = run.scores
@@ -180,7 +200,7 @@ def score_cmd(
     )
 
 
-@app.command("list")
+@app.command("list", epilog=EXAMPLES["list"])
 def list_cmd(
     out_target: Annotated[
         str, typer.Option("--out", help="Output .csv/.parquet file, or a database URL.")
@@ -192,7 +212,7 @@ def list_cmd(
     as_of: AsOfOpt = None,
     summary: Annotated[
         Path | None,
-        typer.Option(help="HTML summary page (default: beside --out, <name>.summary.html)."),
+        typer.Option(help="HTML summary page (default: beside --out, same name, .summary.html)."),
     ] = None,
     model: ModelOpt = None,
     table: TableOpt = None,
@@ -203,9 +223,17 @@ def list_cmd(
     campaigns: CaOpt = None,
     on_bad_rows: BadOpt = OnBadRows.stop,
 ) -> None:
-    """Rank who merits a retention or win-back offer within a budget; hold out a control group."""
+    """Rank who merits a retention or win-back offer within a budget; hold out a control group.
+
+    For each customer and eligible offer in `[policy]`: expected net benefit = churn reduction
+    × margin kept − contact cost − expected discount, with the churn reduction learned from the
+    campaigns' control groups where they exist. Each customer gets their best offer, highest
+    benefit first, until the budget is spent; customers sent an offer in the last
+    `suppression_days` are left out; a random `control_share` of the list gets no offer.
+    Writes the list and an HTML summary page for marketing.
+    """
     settings = _settings(config, transactions, events, customers, campaigns)
-    run = _scoring_run(settings, on_bad_rows, out_target, model, as_of)
+    run = _scoring_run(settings, on_bad_rows, out_target, model, as_of, explained=False)
     dataset, served, cutoff = run.dataset, run.model, run.cutoff
     skipped: list[str] = []
     with _step("Estimating offer effects and choosing offers"):
@@ -219,6 +247,7 @@ def list_cmd(
             budget=budget,
             lapsed_after_days=settings.segments.churned_after_days,
             on_skip=skipped.append,
+            reasons=settings.scoring.reasons,
         )
     for reason in skipped:
         out.print(f"  offer effects assumed from the catalog: {reason}")
@@ -236,7 +265,7 @@ def list_cmd(
     out.print(f"Summary page: {page}")
 
 
-@app.command("evaluate")
+@app.command("evaluate", epilog=EXAMPLES["evaluate"])
 def evaluate_cmd(
     list_file: Annotated[Path, typer.Option("--list", help="A list written by `winback list`.")],
     config: ConfigOpt = None,
@@ -246,10 +275,17 @@ def evaluate_cmd(
     campaigns: CaOpt = None,
     on_bad_rows: BadOpt = OnBadRows.stop,
 ) -> None:
-    """After the horizon: realised lift of treated vs control, margin saved, calibration."""
+    """After the horizon: realised lift of treated vs control, margin saved, calibration.
+
+    Run once a horizon has passed since the list's date, on data that includes it. Compares
+    the churn of treated and control customers (lift with a 95% confidence interval), the margin
+    saved, and predicted against realised churn; the figures are recorded as an MLflow run.
+    """
     settings = _settings(config, transactions, events, customers, campaigns)
-    if not list_file.exists():
-        raise WinbackError(f"list file not found: {list_file}")
+    if not list_file.is_file():
+        raise WinbackError(
+            f"list file not found: {list_file}; pass a list written by `winback list --out`"
+        )
     frame = pd.read_parquet(list_file) if list_file.suffix == ".parquet" else pd.read_csv(list_file)
     dataset = _load(settings, on_bad_rows, None)
     result = evaluate_list(dataset, frame, settings.labels)
@@ -262,7 +298,7 @@ def evaluate_cmd(
     out.print(f"MLflow run {run.info.run_id}")
 
 
-@app.command("drift")
+@app.command("drift", epilog=EXAMPLES["drift"])
 def drift_cmd(
     as_of: AsOfOpt = None,
     model: ModelOpt = None,
@@ -273,9 +309,15 @@ def drift_cmd(
     campaigns: CaOpt = None,
     on_bad_rows: BadOpt = OnBadRows.stop,
 ) -> None:
-    """Compare today's customers with the training data (PSI per feature and for the scores)."""
+    """Compare today's customers with the training data (PSI per feature and for the scores).
+
+    Scores everyone as `score` does and compares each model input and prediction with the
+    profile saved with the model: population stability index, `[drift] warn_psi` and
+    `alert_psi` as thresholds. The report is recorded as an MLflow run. Retrain when major
+    shifts appear.
+    """
     settings = _settings(config, transactions, events, customers, campaigns)
-    scored = _scoring_run(settings, on_bad_rows, None, model, as_of)
+    scored = _scoring_run(settings, on_bad_rows, None, model, as_of, explained=False)
     served, cutoff = scored.model, scored.cutoff
     report = _drift(served, scored.scores, scored.features, settings)
     if report is None:
@@ -296,7 +338,7 @@ def drift_cmd(
     out.print(f"MLflow run {run.info.run_id}")
 
 
-@app.command("serve")
+@app.command("serve", epilog=EXAMPLES["serve"])
 def serve_cmd(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
@@ -307,7 +349,12 @@ def serve_cmd(
     customers: CuOpt = None,
     campaigns: CaOpt = None,
 ) -> None:
-    """Serve scores, reasons and win-back lists over HTTP (OpenAPI docs at /docs)."""
+    """Serve scores, reasons and win-back lists over HTTP (OpenAPI docs at /docs).
+
+    Endpoints: `GET /health`, `GET /model`, and with a bearer token (`WINBACK_API_TOKEN`)
+    `POST /scores`, `/score-features`, `/list` and `/reload` (reloads the model, e.g. a new
+    champion). The data is read from the config's sources when the server starts.
+    """
     import uvicorn  # noqa: PLC0415 (only this command needs the server)
 
     from serving.api import create_app  # noqa: PLC0415

@@ -2,20 +2,107 @@
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
+
+from winback.cli import app
+from winback.cli_help import EXAMPLES
 
 WINBACK = str(Path(sys.executable).with_name("winback"))
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [WINBACK, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+        [WINBACK, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=None if env is None else {**os.environ, **env},
     )
+
+
+def help_text(*args: str) -> str:
+    """The help a user reads at 100 columns (in process: it is the same Typer app)."""
+    result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "100"}, color=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+COMMANDS = (
+    "simulate", "check", "features", "segments", "snapshots", "train", "runs", "promote", "score",
+    "list", "evaluate", "drift", "serve", "summary",
+)  # fmt: skip
+
+
+def test_root_help_documents_exit_codes_environment_and_every_command() -> None:
+    text = help_text()
+    assert "Exit codes: 0 success; 1 a problem" in text and "2 a usage error" in text
+    assert "MLFLOW_TRACKING_URI" in text and "WINBACK_API_TOKEN" in text
+    assert "--verbose" in text and "--quiet" in text and "--version" in text
+    listed = re.findall(r"^│ (\w+) ", text, flags=re.MULTILINE)
+    assert set(COMMANDS) <= set(listed)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_help_has_a_description_and_runnable_examples(command: str) -> None:
+    text = help_text(command)
+    description = text.partition(f"winback {command} [OPTIONS]")[2].split("╭")[0]
+    # A one-line summary and a paragraph after it, before the options box.
+    assert len([line for line in description.splitlines() if line.strip()]) >= 3, description
+    examples = text.split("Examples", 1)[1]
+    assert f"winback {command}" in examples
+
+
+def test_examples_fit_a_100_column_terminal_unwrapped() -> None:
+    # Rich wraps a long example line without a continuation mark: copied, it breaks the command.
+    long = [line for text in EXAMPLES.values() for line in text.splitlines() if len(line) > 96]
+    assert long == []
+
+
+def test_help_keeps_config_sections_in_brackets() -> None:
+    # Help is rendered as Markdown, which must not take [data.TABLE] for a link or markup.
+    assert "[data.TABLE] section" in help_text("check")
+
+
+def test_quiet_and_verbose_together_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["--quiet", "--verbose", "runs"])
+    assert result.exit_code == 2
+    assert "choose one" in result.output
+
+
+def test_shell_completion_script_completes_command_names(tmp_path: Path) -> None:
+    # Through bash, as a user's shell would run it: source the script, ask for completions.
+    script = (
+        f'source <("{WINBACK}" --show-completion bash)\n'
+        "COMP_WORDS=(winback s); COMP_CWORD=1\n"
+        f'_winback_completion "{WINBACK}"\n'
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) == {"simulate", "segments", "snapshots", "score", "serve",
+                                        "summary"}  # fmt: skip
+    # Click's protocol directly: option values complete too.
+    env = {"_WINBACK_COMPLETE": "complete_bash", "COMP_WORDS": "winback list --on-bad-rows ",
+           "COMP_CWORD": "3"}  # fmt: skip
+    values = run(cwd=tmp_path, env=env)
+    assert values.returncode == 0, values.stderr
+    assert values.stdout.split() == ["stop", "quarantine"]
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +216,44 @@ def test_missing_arguments_and_files_are_one_line_errors(world: Path) -> None:
     assert "--as-of" in done.stderr
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_common_mistakes_are_one_actionable_line_before_any_work(world: Path) -> None:
+    data = ("--transactions", "data/transactions.csv")
+    mistakes = {
+        "--as-of '2024-13-45' is not a date: write it as YYYY-MM-DD": (
+            "features", *data, "--as-of", "2024-13-45", "--out", "x.csv"),
+        "--out x.xlsx: unknown file type '.xlsx'; end the name in .parquet or .csv": (
+            "features", *data, "--as-of", "2024-03-01", "--out", "x.xlsx"),
+        "or give a database URL with --table NAME": (
+            "score", *data, "--out", "scores.xlsx"),
+        f"config file nope.toml not found (looked from {world.resolve()}). Pass the path": (
+            "check", "--config", "nope.toml"),
+    }  # fmt: skip
+    for message, args in mistakes.items():
+        done = run(*args, cwd=world)
+        assert done.returncode == 1, (args, done.stderr)
+        assert done.stderr.startswith("error: ") and message in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+        # Refused before the data was read.
+        assert "Reading and checking" not in done.stdout
+    assert not (world / "x.xlsx").exists()
+
+
+def test_an_unreachable_mlflow_server_is_refused_at_once(world: Path) -> None:
+    # MLflow itself would retry a refused connection for minutes, then print a traceback.
+    uri = f"http://user:secret@127.0.0.1:{free_port()}"
+    done = run("runs", cwd=world, env={"MLFLOW_TRACKING_URI": uri})
+    assert done.returncode == 1
+    assert "(from MLFLOW_TRACKING_URI) is unreachable" in done.stderr
+    assert "secret" not in done.stderr and "Traceback" not in done.stderr
+    assert "unset it to use the local store mlruns/" in done.stderr
+
+
 def test_messages_quoting_config_sections_keep_their_brackets(world: Path) -> None:
     (world / "renamed.csv").write_text("cust,order_date,amount\nC1,2024-01-02,10\n")
     done = run("check", "--transactions", "renamed.csv", cwd=world)
@@ -160,6 +285,14 @@ def test_train_registers_a_champion_then_judges_a_challenger_on_the_same_rows(
     assert second.returncode == 0, second.stderr
     # Same data, same seed: the same figures, and a tie never promotes.
     assert "version 2: challenger (not promoted)" in second.stdout
+    # The summary reads the newest run, and says which version scores while it is a challenger.
+    summary = run("summary", "--config", "t.toml", cwd=world)
+    assert summary.returncode == 0, summary.stderr
+    second_id = re.search(r"MLflow run (\w+)", second.stdout)
+    assert second_id is not None and f"MLflow run       {second_id[1]}" in summary.stdout
+    assert "registered     winback version 2 (challenger)" in summary.stdout
+    assert "promotion      not promoted: candidate test.ours.active.pr_auc" in summary.stdout
+    assert "champion       winback version 1: scores and lists use it" in summary.stdout
     runs = run("runs", "--config", "t.toml", cwd=world)
     assert runs.returncode == 0, runs.stderr
     assert "champion" in runs.stdout and "challenger" in runs.stdout
@@ -170,8 +303,10 @@ def test_train_registers_a_champion_then_judges_a_challenger_on_the_same_rows(
     missing = run("promote", "--config", "t.toml", "--version", "9", "--reason", "x", cwd=world)
     assert missing.returncode == 1
     assert "Traceback" not in missing.stderr
-    tuned = run("train", "--config", "t.toml", "--trials", "3", cwd=world)
+    tuned = run("--verbose", "train", "--config", "t.toml", "--trials", "3", cwd=world)
     assert tuned.returncode == 0, tuned.stderr
+    # --verbose shows MLflow's INFO logs, which are silenced otherwise.
+    assert " INFO mlflow." in tuned.stderr and " INFO mlflow." not in first.stderr
     assert "tuning: " in tuned.stdout
     # The study is resumable: it lives beside the MLflow store.
     assert (world / "mlruns" / "optuna.db").exists()
@@ -208,6 +343,26 @@ def test_score_list_drift_and_evaluate_from_the_champion(
     assert treated["offer_cost"].sum() <= 50 and (frame["expected_net_benefit"] > 0).all()
     assert (world / "out" / "list.summary.html").exists()
     assert "expected margin saved" in listed.stdout
+    summary = run("summary", "--config", "s.toml", "--scores", "out/s.csv", "--list",
+                  "out/list.csv", cwd=world)  # fmt: skip
+    assert summary.returncode == 0, summary.stderr
+    text = summary.stdout
+    run_id = re.search(r"MLflow run (\w+)", trained.stdout)
+    assert run_id is not None
+    assert f"MLflow run       {run_id[1]} (train as of 2024-04-01)" in text
+    assert f"--backend-store-uri sqlite:///{(world / 'mlruns' / 'mlflow.db').resolve()}" in text
+    assert f"model report     mlruns/reports/{run_id[1]}.html" in text
+    assert "serving_test version 1 (champion)" in text
+    assert f"scores           out/s.csv: {len(scores):,} customers as of 2024-04-01" in text
+    control = int(frame["control"].sum())
+    assert f"out/list.csv: {len(frame):,} customers ({len(frame) - control:,} offers, " in text
+    assert "summary page   out/list.summary.html" in text
+    # Key figures of ours and the baseline, read back from the run, and the verdict.
+    figures = re.search(r"^active roc_auc \(higher is better\) +([\d.]+) +([\d.]+)$", text,
+                        flags=re.MULTILINE)  # fmt: skip
+    assert figures is not None, text
+    assert "spend top_decile_share" in text and "vs rfm: better on " in text
+    assert "winback drift --config s.toml --as-of 2024-04-01" in text
     drift = run("drift", "--config", "s.toml", "--as-of", "2024-04-01",
                 "--model", "models:/serving_test@champion", cwd=world)  # fmt: skip
     assert drift.returncode == 0, drift.stderr
@@ -225,3 +380,19 @@ def test_score_list_drift_and_evaluate_from_the_champion(
     unknown = run("score", "--config", "s.toml", "--out", "out/x.csv", "--model",
                   "models:/nothing@champion", cwd=world)  # fmt: skip
     assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+
+
+def test_summary_before_any_training_and_with_a_wrong_file(world: Path) -> None:
+    fresh = world / "fresh"
+    fresh.mkdir(exist_ok=True)
+    (fresh / "f.toml").write_text('[data.transactions]\npath = "../data/transactions.csv"\n')
+    empty = run("summary", "--config", "f.toml", cwd=fresh)
+    assert empty.returncode == 0, empty.stderr
+    assert "none yet: train a model with `winback train`" in empty.stdout
+    # Paths outside the working directory are shown absolute, ready to copy.
+    assert f"transactions   {(world / 'data' / 'transactions.csv').resolve()}" in empty.stdout
+    assert not (fresh / "mlruns").exists()  # reading does not create a store
+    wrong = run("summary", "--config", "f.toml", "--list", "nope.csv", cwd=fresh)
+    assert wrong.returncode == 1
+    assert wrong.stderr.startswith("error: --list nope.csv: file not found")
+    assert "`winback list --out`" in wrong.stderr and wrong.stdout == ""
