@@ -316,8 +316,14 @@ def write_list_summary(wl: WinbackList, path: Path) -> Path:
         section(
             "top",
             "Top of the list",
-            f"<p>The first {len(top)} of {number(len(wl.frame))} customers, best expected net "
-            "benefit first; control customers are listed but get no offer.</p>" + preview,
+            f"<p>The first {len(top)} of {number(len(wl.frame))} customers, in the order "
+            + (
+                "the budget takes them: expected net benefit per unit of offer cost"
+                if wl.budget is not None
+                else "of expected net benefit"
+            )
+            + "; control customers are listed but get no offer.</p>"
+            + preview,
         ),
         section(
             "excluded", "Left out", table(["reason", "customers"], left_out, numeric=[False, True])
