@@ -335,6 +335,20 @@ def _versions_by_run(client: MlflowClient, name: str) -> dict[str, tuple[int, st
     return out
 
 
+def open_experiment(settings: TrackingSettings, root: Path) -> tuple[MlflowClient, str] | None:
+    """A client on the store and the experiment's id, or None when neither exists yet.
+
+    Never creates anything: a local store that is not there stays absent. Leaves MLflow's
+    global state (tracking URI, active experiment) alone.
+    """
+    if settings.uri is None and not (_store(root) / "mlflow.db").exists():
+        return None  # no local store yet; opening one would create it
+    uri = resolve_tracking_uri(root, settings.uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name(settings.experiment)
+    return None if experiment is None else (client, experiment.experiment_id)
+
+
 def recent_runs(settings: TrackingSettings, root: Path, limit: int = 10) -> pd.DataFrame:
     """The newest runs first: id, name, start time (UTC), status, key metrics, registered version.
 
@@ -344,15 +358,12 @@ def recent_runs(settings: TrackingSettings, root: Path, limit: int = 10) -> pd.D
     """
     base = ["run_id", "run_name", "start_time", "status"]
     empty = pd.DataFrame(columns=[*base, "version", "aliases"])
-    if settings.uri is None and not (_store(root) / "mlflow.db").exists():
-        return empty  # no local store yet; opening one would create it
-    uri = resolve_tracking_uri(root, settings.uri)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.get_experiment_by_name(settings.experiment)
-    if experiment is None:
+    opened = open_experiment(settings, root)
+    if opened is None:
         return empty
+    client, experiment_id = opened
     runs = client.search_runs(
-        [experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=limit
+        [experiment_id], order_by=["attributes.start_time DESC"], max_results=limit
     )
     versions = _versions_by_run(client, settings.registered_model)
     metrics = [m for m in KEY_METRICS if any(m in r.data.metrics for r in runs)]
@@ -389,6 +400,7 @@ __all__ = [
     "log_frame",
     "log_metrics_prefixed",
     "log_settings",
+    "open_experiment",
     "recent_runs",
     "resolve_tracking_uri",
 ]

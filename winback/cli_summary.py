@@ -20,12 +20,11 @@ import pandas as pd
 import typer
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 
 from features import WinbackError
 from training.pipeline import comparison_table
 from training.pipeline import verdict as baseline_verdict
-from training.tracking import resolve_tracking_uri
+from training.tracking import open_experiment, resolve_tracking_uri
 from winback.cli import ConfigOpt, _tracking_settings, app, out
 from winback.cli_help import EXAMPLES
 from winback.cli_inputs import check_config
@@ -55,15 +54,13 @@ def _latest_training_run(settings: Settings) -> _TrainingRun | None:
     """The newest finished training run in the store, with its registry standing."""
     tracking = _tracking_settings(settings)
     root = project_root(settings)
-    if tracking.uri is None and not (root / "mlruns" / "mlflow.db").exists():
-        return None  # opening a local store that is not there would create it
-    uri = resolve_tracking_uri(root, tracking.uri)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.get_experiment_by_name(tracking.experiment)
-    if experiment is None:
+    opened = open_experiment(tracking, root)
+    if opened is None:
         return None
+    client, experiment_id = opened
+    uri = resolve_tracking_uri(root, tracking.uri)
     runs = client.search_runs(
-        [experiment.experiment_id],
+        [experiment_id],
         filter_string=f"tags.`{_TRAINING_TAG}` LIKE '%'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
