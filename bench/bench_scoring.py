@@ -75,6 +75,7 @@ from features import (
     simulate,
     write_world,
 )
+from features.chunks import FeatureChunks
 from serving.model import load_model
 from serving.scoring import score
 from training.bundle import BUNDLE_FILE, ModelBundle
@@ -189,11 +190,13 @@ def _child_reference(args: argparse.Namespace) -> dict[str, Any]:
 
 
 #: Parts of ``score`` timed by wrapping what it calls: (label, owner path, attribute, depth).
-#: ``bundle`` and ``churn`` are the served model's objects; the rest are modules.
+#: ``bundle`` and ``churn`` are the served model's objects, ``FeatureChunks`` the class; the rest
+#: are modules.
 PARTS = (
     ("checks (inputs, column types)", "serving.scoring", "check_inputs", 0),
     ("checks (inputs, column types)", "serving.scoring", "check_types", 0),
-    ("build_features (DuckDB, model's plan)", "serving.scoring", "build_features", 0),
+    ("features: one DuckDB build (model's plan)", "FeatureChunks", "__init__", 0),
+    ("features: chunks read into pandas", "FeatureChunks", "_read", 0),
     ("build_segments", "serving.scoring", "build_segments", 0),
     ("reason_reference (percentiles)", "serving.scoring", "reason_reference", 0),
     ("bundle.predict (every model)", "bundle", "predict", 0),
@@ -237,11 +240,12 @@ def _child_ours(args: argparse.Namespace) -> dict[str, Any]:
     load = time.perf_counter() - began
     loaded = _rss_gib()
     parts: dict[str, list[float]] = {}
-    objects = {"bundle": model.bundle, "churn": model.bundle.churn}
+    objects = {"bundle": model.bundle, "churn": model.bundle.churn, "FeatureChunks": FeatureChunks}
     for label, owner, attribute, _ in PARTS:
         _wrap(objects.get(owner) or sys.modules[owner], attribute, label, parts)
     began = time.perf_counter()
-    scores, _ = score(dataset, model, AS_OF, chunk_rows=args.chunk_rows)
+    # As `winback score` does: features are not kept, only the reference sample.
+    scores, _ = score(dataset, model, AS_OF, chunk_rows=args.chunk_rows, keep_features=False)
     total = time.perf_counter() - began
     ids = pd.read_parquet(model_dir / f"ids-{args.customers}.parquet")["customer_id"]
     plain = args.work / "plain_churn_probability.npy"

@@ -28,6 +28,7 @@ from features.definitions import (
     WIDE_MONEY_TYPE,
     Feature,
     Source,
+    family_of,
     micros_between,
     money,
     sql_identifier,
@@ -73,7 +74,7 @@ class FeaturePlan:
     def from_dict(cls, document: dict[str, Any]) -> FeaturePlan:
         """The plan written by :meth:`to_dict`."""
         return cls(
-            features=tuple(Feature(**f) for f in document["features"]),
+            features=tuple(_feature(f) for f in document["features"]),
             event_types=dict(document["event_types"]),
             attributes=dict(document["attributes"]),
             windows_days=tuple(document["windows_days"]),
@@ -83,6 +84,17 @@ class FeaturePlan:
     def by_source(self, source: Source) -> list[Feature]:
         """The aggregate features computed from one source table."""
         return [f for f in self.features if f.source == source and f.kind == "aggregate"]
+
+
+def _feature(document: dict[str, Any]) -> Feature:
+    """A feature as written by :meth:`FeaturePlan.to_dict`.
+
+    A plan written before features declared their risk side takes it from the family today.
+    """
+    if "risk" not in document:
+        family = family_of(document["family"])
+        document = {**document, "risk": family.risk if family is not None else None}
+    return Feature(**document)
 
 
 def to_utc_naive(moment: date | datetime | str | pd.Timestamp) -> datetime:

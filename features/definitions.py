@@ -27,6 +27,9 @@ from typing import Literal
 
 Source = Literal["transactions", "events", "campaigns", "customers"]
 Kind = Literal["aggregate", "derived"]
+#: Which values of a feature signal churn risk by its definition: ``high`` (days since the last
+#: order) or ``low`` (orders in the last 90 days). Where neither reads plainly, none is declared.
+Risk = Literal["high", "low"]
 
 DAY_US = 86_400_000_000
 DAY_S = 86_400
@@ -55,6 +58,8 @@ class Feature:
     window_days: int | None = None
     #: Value for customers with no rows in the source (counts are 0; "days since" stays NULL).
     fill: float | None = None
+    #: The side of its values that signals churn risk, where the definition says so.
+    risk: Risk | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,12 @@ class Family:
     per_event_type: bool
     #: ``table`` or ``table.column`` the family needs; without them it is left out.
     requires: tuple[str, ...]
+    risk: Risk | None = None
+
+    @property
+    def key(self) -> str:
+        """The family's name in :attr:`Feature.family`: the template, placeholders spelled out."""
+        return self.template.replace("{w}", "N").replace("{e}", "EVENT").replace("{n}", "N")
 
     def expand(
         self, windows: tuple[int, ...], event_types: tuple[str, ...], weeks: int
@@ -90,19 +101,24 @@ class Family:
                         expression=self.build(**args),
                         meaning=self.doc.format(**args),
                         unit=self.unit,
-                        family=self.template.replace("{w}", "N")
-                        .replace("{e}", "EVENT")
-                        .replace("{n}", "N"),
+                        family=self.key,
                         source=self.source,
                         kind=self.kind,
                         window_days=w,
                         fill=self.fill,
+                        risk=self.risk,
                     )
                 )
         return out
 
 
 FAMILIES: list[Family] = []
+
+
+def family_of(feature: Feature | str) -> Family | None:
+    """The registered family of a feature (or of a :attr:`Feature.family` key), if any."""
+    key = feature if isinstance(feature, str) else feature.family
+    return next((f for f in FAMILIES if f.key == key), None)
 
 
 def feature(
@@ -113,11 +129,14 @@ def feature(
     kind: Kind = "aggregate",
     fill: float | None = None,
     requires: tuple[str, ...] = (),
+    risk: Risk | None = None,
 ) -> Callable[[Callable[..., str]], Callable[..., str]]:
     """Register a feature family.
 
     In the template, ``{w}`` is a window in days, ``{e}`` an event type and ``{n}`` the number of
-    weeks of a trend slope; the docstring uses the same fields.
+    weeks of a trend slope; the docstring uses the same fields. ``risk`` declares which values
+    signal churn risk (see :data:`Risk`); reason codes use it to leave out a contribution that
+    would read backwards.
     """
 
     def register(build: Callable[..., str]) -> Callable[..., str]:
@@ -136,6 +155,7 @@ def feature(
                 windowed="{w}" in template,
                 per_event_type="{e}" in template,
                 requires=requires,
+                risk=risk,
             )
         )
         return build
@@ -223,6 +243,8 @@ __all__ = [
     "WIDE_MONEY_TYPE",
     "Family",
     "Feature",
+    "Risk",
+    "family_of",
     "feature",
     "in_previous_window",
     "in_window",

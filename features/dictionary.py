@@ -12,7 +12,9 @@ from features.builder import FeaturePlan
 from features.definitions import FAMILIES, Feature
 from features.settings import FeatureSettings
 
-DICTIONARY_COLUMNS = ("name", "meaning", "window_days", "unit", "family", "source")
+#: ``risk_when``: ``high`` or ``low`` where the definition says which values signal churn risk
+#: (see :data:`features.definitions.Risk`), else empty.
+DICTIONARY_COLUMNS = ("name", "meaning", "window_days", "unit", "family", "source", "risk_when")
 
 
 def describe_features(settings: FeatureSettings, plan: FeaturePlan | None = None) -> pd.DataFrame:
@@ -29,10 +31,11 @@ def describe_features(settings: FeatureSettings, plan: FeaturePlan | None = None
         ]
         attributes = [("attr_<name>", "<name>")]
     rows = [
-        (f.name, f.meaning, f.window_days, f.unit, f.family, f.source) for f in features
+        (f.name, f.meaning, f.window_days, f.unit, f.family, f.source, f.risk or "")
+        for f in features
     ] + [
         (col, f"Customer attribute '{raw}' from the customers table, as a category.", None,
-         "category", "attr_<name>", "customers")
+         "category", "attr_<name>", "customers", "")
         for col, raw in attributes
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=list(DICTIONARY_COLUMNS))

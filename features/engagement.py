@@ -44,13 +44,13 @@ def _of(e: str, partial: str) -> str:
     return f"max(CASE WHEN event_key = '{e}' THEN {partial} END)"
 
 
-@feature("events_{w}d", unit="events", source="events", fill=0)
+@feature("events_{w}d", unit="events", source="events", fill=0, risk="low")
 def events_in_window(w: int) -> str:
     """Engagement events of any type in [as_of − {w} days, as_of)."""
     return f"sum(n_{w}d)"
 
 
-@feature("days_since_last_event", unit="days", source="events")
+@feature("days_since_last_event", unit="days", source="events", risk="high")
 def days_since_last_event() -> str:
     """Days from the customer's most recent engagement event to as_of."""
     return f"min(last_age_us) / {DAY_US}"
@@ -62,7 +62,7 @@ def days_since_first_event() -> str:
     return f"max(first_age_us) / {DAY_US}"
 
 
-@feature("events_weekly_slope_{n}w", unit="events/week²", source="events", fill=0)
+@feature("events_weekly_slope_{n}w", unit="events/week²", source="events", fill=0, risk="low")
 def events_weekly_slope(n: int) -> str:
     """Least-squares slope of weekly engagement events over the last {n} weeks before as_of."""
     # The partial is built for the configured number of weeks, which is n.

@@ -25,7 +25,7 @@ from features.definitions import (
 )
 
 
-@feature("days_since_last_order", unit="days", source="transactions")
+@feature("days_since_last_order", unit="days", source="transactions", risk="high")
 def days_since_last_order() -> str:
     """Days from the customer's most recent order to as_of (recency)."""
     return f"min(age_us) FILTER (WHERE is_order) / {DAY_US}"
@@ -37,25 +37,25 @@ def days_since_first_order() -> str:
     return f"max(age_us) FILTER (WHERE is_order) / {DAY_US}"
 
 
-@feature("orders_lifetime", unit="orders", source="transactions", fill=0)
+@feature("orders_lifetime", unit="orders", source="transactions", fill=0, risk="low")
 def orders_lifetime() -> str:
     """Orders placed before as_of."""
     return "count(*) FILTER (WHERE is_order)"
 
 
-@feature("spend_lifetime", unit="currency", source="transactions", fill=0)
+@feature("spend_lifetime", unit="currency", source="transactions", fill=0, risk="low")
 def spend_lifetime() -> str:
     """Net spend (orders minus refunds) before as_of."""
     return "coalesce(sum(amount), 0)"
 
 
-@feature("orders_{w}d", unit="orders", source="transactions", fill=0)
+@feature("orders_{w}d", unit="orders", source="transactions", fill=0, risk="low")
 def orders_in_window(w: int) -> str:
     """Orders placed in [as_of − {w} days, as_of)."""
     return f"count(*) FILTER (WHERE is_order AND {in_window(w)})"
 
 
-@feature("spend_{w}d", unit="currency", source="transactions", fill=0)
+@feature("spend_{w}d", unit="currency", source="transactions", fill=0, risk="low")
 def spend_in_window(w: int) -> str:
     """Net spend (orders minus refunds) in [as_of − {w} days, as_of)."""
     return f"coalesce(sum(amount) FILTER (WHERE {in_window(w)}), 0)"
@@ -79,7 +79,7 @@ def avg_order_value_lifetime() -> str:
     return "avg(amount) FILTER (WHERE is_order)"
 
 
-@feature("orders_trend_{w}d", unit="ratio", source="transactions")
+@feature("orders_trend_{w}d", unit="ratio", source="transactions", risk="low")
 def orders_trend(w: int) -> str:
     """Change in orders from [as_of − {w}·2 days, as_of − {w} days) to the last {w} days, from −1 (stopped) to +1 (new)."""  # noqa: E501
     recent = f"count(*) FILTER (WHERE is_order AND {in_window(w)})"
@@ -87,7 +87,7 @@ def orders_trend(w: int) -> str:
     return relative_change(recent, previous)
 
 
-@feature("spend_trend_{w}d", unit="ratio", source="transactions")
+@feature("spend_trend_{w}d", unit="ratio", source="transactions", risk="low")
 def spend_trend(w: int) -> str:
     """Change in net spend from the {w} days before the last {w} days to the last {w} days, from −1 (stopped) to +1 (new)."""  # noqa: E501
     recent = f"coalesce(sum(amount) FILTER (WHERE {in_window(w)}), 0)"
@@ -95,13 +95,15 @@ def spend_trend(w: int) -> str:
     return relative_change(recent, previous)
 
 
-@feature("orders_weekly_slope_{n}w", unit="orders/week²", source="transactions", fill=0)
+@feature("orders_weekly_slope_{n}w", unit="orders/week²", source="transactions", fill=0, risk="low")
 def orders_weekly_slope(n: int) -> str:
     """Least-squares slope of weekly orders over the last {n} weeks before as_of."""
     return weekly_slope(None, "is_order", n)
 
 
-@feature("spend_weekly_slope_{n}w", unit="currency/week²", source="transactions", fill=0)
+@feature(
+    "spend_weekly_slope_{n}w", unit="currency/week²", source="transactions", fill=0, risk="low"
+)
 def spend_weekly_slope(n: int) -> str:
     """Least-squares slope of weekly net spend over the last {n} weeks before as_of."""
     return weekly_slope("amount", "TRUE", n)
@@ -129,7 +131,7 @@ def gap_max_days() -> str:
     return f"max(gap_seconds) / {DAY_S}"
 
 
-@feature("gap_last_days", unit="days", source="transactions")
+@feature("gap_last_days", unit="days", source="transactions", risk="high")
 def gap_last_days() -> str:
     """Days between the customer's last two orders before as_of."""
     # Orders at the same instant share an age: one of them carries the gap to the orders before
@@ -140,21 +142,21 @@ def gap_last_days() -> str:
     return f"arg_min(gap_seconds, {key}) FILTER (WHERE gap_seconds IS NOT NULL) / {DAY_S}"
 
 
-@feature("overdue_ratio", unit="ratio", source="transactions", kind="derived")
+@feature("overdue_ratio", unit="ratio", source="transactions", kind="derived", risk="high")
 def overdue_ratio() -> str:
     """Days since the last order divided by the customer's mean gap between orders; above 1 means later than usual."""  # noqa: E501
     return "days_since_last_order / nullif(gap_mean_days, 0)"
 
 
 @feature("margin_lifetime", unit="currency", source="transactions", fill=0,
-         requires=("transactions.cost",))  # fmt: skip
+         requires=("transactions.cost",), risk="low")  # fmt: skip
 def margin_lifetime() -> str:
     """Gross margin (amount − product cost, net of refunds) before as_of."""
     return "coalesce(sum(margin), 0)"
 
 
 @feature("margin_{w}d", unit="currency", source="transactions", fill=0,
-         requires=("transactions.cost",))  # fmt: skip
+         requires=("transactions.cost",), risk="low")  # fmt: skip
 def margin_in_window(w: int) -> str:
     """Gross margin (amount − product cost, net of refunds) in [as_of − {w} days, as_of)."""
     return f"coalesce(sum(margin) FILTER (WHERE {in_window(w)}), 0)"

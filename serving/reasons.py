@@ -52,6 +52,8 @@ from training.pipeline import CALENDAR_INPUTS
 REASON_KEYS = ("feature", "value", "contribution", "sentence")
 #: Columns of :func:`reason_reference`: the 0th to 100th percentile of each feature.
 REFERENCE_COLUMNS = tuple(f"p{i}" for i in range(101))
+#: Rows a reason reference is built from at most: percentiles to a point need no more.
+REFERENCE_ROWS = 200_000
 #: Inputs that are never a customer's reason: the time of year moves everyone's risk alike, and
 #: nobody can act on it.
 NOT_REASONS = CALENDAR_INPUTS
@@ -103,7 +105,8 @@ def reason_codes(
     One list per row, in the order of ``features``; a row with no positive contribution gets an
     empty list. ``dictionary`` is ``bundle.dictionary(settings)`` and must describe every model
     input. ``reference`` (from :func:`reason_reference`) adds population context; features it
-    lacks simply get none. Contributions are computed ``chunk_size`` rows at a time.
+    lacks simply get none. With it, a value that reads backwards is not a reason
+    (:func:`backwards`). Contributions are computed ``chunk_size`` rows at a time.
     """
     entries = _entries(dictionary, bundle.horizon_days)
     inputs = bundle.model_inputs(features)
@@ -115,7 +118,13 @@ def reason_codes(
         )
     grids = _grids(reference) if reference is not None else {}
     top = top_contributions(
-        bundle.churn, inputs, k, direction="increase", chunk_size=chunk_size, exclude=NOT_REASONS
+        bundle.churn,
+        inputs,
+        k,
+        direction="increase",
+        chunk_size=chunk_size,
+        exclude=NOT_REASONS,
+        blocked=backwards(inputs, dictionary, reference),
     )
     rows = top["row"].to_numpy()
     raw = top["value"].to_numpy(dtype=object)
@@ -142,19 +151,50 @@ def reason_codes(
     return out
 
 
-def reason_reference(inputs: pd.DataFrame, *, max_rows: int = 200_000) -> pd.DataFrame:
+def backwards(
+    inputs: pd.DataFrame, dictionary: pd.DataFrame, reference: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    """True where a value sits on the side of the population's median its definition calls safe.
+
+    Such a value can still push the model towards churn (through an interaction: many orders
+    expected, but long overdue), and that is true of the model; but "expects more orders than
+    57% of customers" reads backwards as a reason to expect churn, so it is not offered as one
+    and the next strongest takes its place. Features without a declared ``risk_when`` in the
+    dictionary, missing values, and values at the median are never blocked. None without a
+    ``reference`` (nothing to compare with).
+    """
+    if reference is None or "risk_when" not in dictionary:
+        return None
+    sides = dictionary.drop_duplicates("name").set_index("name")["risk_when"]
+    blocked = {}
+    for column in inputs.columns:
+        side = sides.get(column, "")
+        median = reference["p50"].get(column, np.nan) if side in ("high", "low") else np.nan
+        if pd.isna(median):
+            continue
+        values = inputs[column].to_numpy(dtype="float64", na_value=np.nan)
+        blocked[column] = values < median if side == "high" else values > median
+    return pd.DataFrame(blocked, index=inputs.index, columns=list(blocked), dtype=bool)
+
+
+def reference_stride(rows: int, max_rows: int = REFERENCE_ROWS) -> int:
+    """Every how many rows :func:`reason_reference` keeps one, so it keeps at most ``max_rows``."""
+    return max(1, -(-rows // max_rows))
+
+
+def reason_reference(inputs: pd.DataFrame, *, max_rows: int = REFERENCE_ROWS) -> pd.DataFrame:
     """Percentiles of each numeric column of ``inputs``: the population a value is compared with.
 
     Pass the model inputs (``bundle.model_inputs(features)``) of the scored population or of the
     training rows. One row per numeric or boolean column (index: feature), columns
     :data:`REFERENCE_COLUMNS` (``p0`` … ``p100``), each an observed value (the inverted empirical
     CDF, so the many equal values of a count column stay equal); missing values are left out,
-    and a column with none observed gets NaN. Above ``max_rows`` rows a seeded sample is used:
-    percentiles to a point need no more, and a million rows would cost seconds.
+    and a column with none observed gets NaN. Above ``max_rows`` rows every
+    :func:`reference_stride`-th row is used: percentiles to a point need no more, and a million
+    rows would cost seconds. A chunked scoring builds exactly those rows
+    (:meth:`features.chunks.FeatureChunks.every`), so its reference is the same.
     """
-    if len(inputs) > max_rows:
-        keep = np.random.default_rng(0).choice(len(inputs), size=max_rows, replace=False)
-        inputs = inputs.iloc[np.sort(keep)]
+    inputs = inputs.iloc[:: reference_stride(len(inputs), max_rows)]
     levels = np.linspace(0.0, 1.0, len(REFERENCE_COLUMNS))
     rows: dict[str, np.ndarray] = {}
     for column in inputs.columns:
@@ -293,11 +333,14 @@ def _stable(x: float) -> float:
 __all__ = [
     "REASON_KEYS",
     "REFERENCE_COLUMNS",
+    "REFERENCE_ROWS",
     "Context",
     "Reason",
+    "backwards",
     "reason_codes",
     "reason_reference",
     "reasons_json",
     "reasons_text",
+    "reference_stride",
     "sentence",
 ]

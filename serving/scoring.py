@@ -1,9 +1,11 @@
 """Batch scoring: every customer known at ``as_of``, their risk, value, segments and reasons.
 
-``check_inputs → build_features (the model's own plan) → check_types → segments → predict and
-explain in chunks → the scores table``. The table's columns are the contract of DESIGN.md
-("Outputs"); the same data, model and ``as_of`` give the same rows, byte for byte, apart from
-``scored_at``.
+``check_inputs → the feature table, built once inside DuckDB (the model's own plan) → a sample
+of it for the reasons' reference → for each chunk of customers: check_types, predict and explain
+→ segments → the scores table``. Python's memory grows with the scores table, not with the
+feature table: a chunk's features are dropped once scored, unless the caller keeps them. The
+table's columns are the contract of DESIGN.md ("Outputs"); the same data, model and ``as_of``
+give the same rows, byte for byte, apart from ``scored_at``, whatever the chunk size.
 """
 
 from __future__ import annotations
@@ -20,19 +22,21 @@ from features import (
     FeatureSettings,
     SegmentSettings,
     WinbackError,
-    build_features,
     build_segments,
 )
 from features.builder import to_utc_naive
-from features.definitions import FAMILIES
+from features.chunks import FeatureChunks
+from features.definitions import family_of
 from serving.model import ServedModel
-from serving.reasons import reason_codes, reason_reference, reasons_json
+from serving.reasons import reason_codes, reason_reference, reasons_json, reference_stride
 from training.periods import value_columns
 
 #: Columns of the scores table, in order (value periods follow the model's ``periods``).
 SCORE_KEYS = ("customer_id", "as_of")
 SEGMENT_OUTPUTS = ("lifecycle_stage", "value_segment", "rfm_segment")
 TRAILER = ("reasons", "model_name", "model_version", "scored_at")
+#: The feature columns segments are computed from (with the data).
+_SEGMENT_INPUTS = ("customer_id", "as_of", "tenure_days")
 
 
 class SignatureMismatchError(WinbackError):
@@ -65,14 +69,9 @@ def check_inputs(model: ServedModel, dataset: Dataset) -> None:
     present = set(dataset.columns) | {
         f"{t}.{c}" for t, cols in dataset.columns.items() for c in cols
     }
-    # Feature.family is the template with its placeholders spelled out (see Family.expand).
-    families = {
-        f.template.replace("{w}", "N").replace("{e}", "EVENT").replace("{n}", "N"): f
-        for f in FAMILIES
-    }
     needs: dict[str, list[str]] = {}
     for feature in plan.features:
-        family = families.get(feature.family)
+        family = family_of(feature)
         if family is None:
             continue
         wanted = [] if family.source == "customers" else [family.source]
@@ -127,28 +126,37 @@ def score(
     chunk_rows: int = 50_000,
     scored_at: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    keep_features: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The scores table for every customer known at ``as_of``, and the features it came from.
 
-    ``progress(done, total)`` is called after each chunk.
+    Features are built once inside DuckDB, then read, predicted and explained ``chunk_rows``
+    customers at a time; ``progress(done, total)`` is called after each chunk. With ``keep_features=False`` the
+    second frame holds only the rows of the sample the reasons' reference comes from (up to
+    :data:`serving.reasons.REFERENCE_ROWS` customers, every k-th one) — enough for drift — and
+    memory stays bounded by the chunk size and the scores table.
     """
     bundle = model.bundle
-    cutoff = to_utc_naive(as_of)
     check_inputs(model, dataset)
-    features = build_features(dataset, cutoff, plan=bundle.plan)
-    check_types(model, features)
-    segment_rows = build_segments(dataset, features, segments)
-    table = score_table(
-        model,
-        features,
-        segment_rows,
-        reference=reason_reference(bundle.model_inputs(features)) if reasons else None,
-        reasons=reasons,
-        chunk_rows=chunk_rows,
-        scored_at=scored_at,
-        progress=progress,
-    )
-    return table, features
+    dictionary = bundle.dictionary(FeatureSettings())
+    parts, keys, kept = [], [], []
+    with FeatureChunks(dataset, to_utc_naive(as_of), bundle.plan, chunk_rows) as chunks:
+        sample = chunks.every(reference_stride(chunks.total))
+        check_types(model, sample)
+        reference = reason_reference(bundle.model_inputs(sample)) if reasons else None
+        done = 0
+        for chunk in chunks:
+            check_types(model, chunk)
+            parts.append(_predicted(model, chunk, reasons, reference, dictionary))
+            keys.append(chunk[list(_SEGMENT_INPUTS)])
+            if keep_features:
+                kept.append(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, chunks.total)
+    rows = pd.concat(keys, ignore_index=True) if keys else sample[list(_SEGMENT_INPUTS)]
+    table = _assemble(model, rows, parts, build_segments(dataset, rows, segments), scored_at)
+    return table, pd.concat(kept, ignore_index=True) if kept else sample
 
 
 def explain(
@@ -187,25 +195,52 @@ def score_table(
 
     ``segment_rows`` holds ``customer_id`` and the segment columns; ``reference`` the typical
     values reason sentences compare with (:func:`serving.reasons.reason_reference`).
-    ``value_at_risk`` is churn probability × CLV: the expected margin that churn puts at stake.
     """
-    bundle = model.bundle
-    dictionary = bundle.dictionary(FeatureSettings())
-    stamp = (scored_at or datetime.now(UTC)).replace(microsecond=0, tzinfo=None)
+    dictionary = model.bundle.dictionary(FeatureSettings())
     parts = []
     total = len(features)
     for start in range(0, total, chunk_rows):
         chunk = features.iloc[start : start + chunk_rows]
-        codes = explain(model, chunk, k=reasons, reference=reference, dictionary=dictionary)
-        parts.append(bundle.predict(chunk).assign(reasons=codes))
+        parts.append(_predicted(model, chunk, reasons, reference, dictionary))
         if progress is not None:
             progress(min(start + chunk_rows, total), total)
+    return _assemble(model, features, parts, segment_rows, scored_at)
+
+
+def _predicted(
+    model: ServedModel,
+    chunk: pd.DataFrame,
+    reasons: int,
+    reference: pd.DataFrame | None,
+    dictionary: pd.DataFrame,
+) -> pd.DataFrame:
+    """Every model's predictions and the reasons JSON for one chunk, on a fresh 0… index."""
+    chunk = chunk.reset_index(drop=True)
+    codes = explain(model, chunk, k=reasons, reference=reference, dictionary=dictionary)
+    return model.bundle.predict(chunk).assign(reasons=codes)
+
+
+def _assemble(
+    model: ServedModel,
+    keys: pd.DataFrame,
+    parts: list[pd.DataFrame],
+    segment_rows: pd.DataFrame,
+    scored_at: datetime | None,
+) -> pd.DataFrame:
+    """The scores table from the rows' keys and their predicted parts, in the same order.
+
+    ``value_at_risk`` is churn probability × CLV: the expected margin that churn puts at stake.
+    """
+    bundle = model.bundle
+    stamp = (scored_at or datetime.now(UTC)).replace(microsecond=0, tzinfo=None)
     predicted = (
-        pd.concat(parts)
+        pd.concat(parts, ignore_index=True)
         if parts
         else pd.DataFrame(columns=[*bundle.prediction_columns, "reasons"], dtype="float64")
     )
-    table = features[list(SCORE_KEYS)].join(predicted).reset_index(drop=True)
+    table = pd.concat(
+        [keys[list(SCORE_KEYS)].reset_index(drop=True), predicted.reset_index(drop=True)], axis=1
+    )
     if "clv" not in table:  # a bundle without period values
         table["clv"] = np.nan
     table["value_at_risk"] = table["churn_probability"] * table["clv"].clip(lower=0)

@@ -26,7 +26,8 @@ class ScoringSettings(_Frozen):
     """How ``winback score`` runs."""
 
     model_uri: str = DEFAULT_MODEL_URI
-    #: Customers predicted and explained at a time: bounds memory on large bases.
+    #: Customers whose features are built, predicted and explained at a time: bounds the memory
+    #: `score` needs on a large base.
     chunk_rows: int = Field(default=50_000, ge=1)
     #: Reason codes per customer (top contributions toward churn risk).
     reasons: int = Field(default=3, ge=0, le=10)

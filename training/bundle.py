@@ -74,6 +74,7 @@ class ModelBundle:
                 "unit": ["probability", "orders", "currency"],
                 "family": "btyd",
                 "source": "transactions",
+                "risk_when": "low",  # few expected orders, little spend, unlikely alive
             }
         )
         return pd.concat([frame, extra[frame.columns]], ignore_index=True)

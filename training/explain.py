@@ -100,6 +100,7 @@ def top_contributions(
     direction: Direction = "increase",
     chunk_size: int = 100_000,
     exclude: Collection[str] = (),
+    blocked: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The ``k`` strongest reasons per row of ``X``, one output row per (row, rank).
 
@@ -113,14 +114,23 @@ def top_contributions(
     ``contribution`` (float, on the model's raw scale). Rows are sorted by ``row`` then ``rank``.
     ``X`` is explained ``chunk_size`` rows at a time, bounding memory for large frames.
     Features in ``exclude`` are never reasons (their contributions still count in the model's
-    score); the next strongest take their place.
+    score); the next strongest take their place. ``blocked`` (booleans, rows as ``X``'s, columns
+    named by feature; missing columns are False) does the same for single values.
     """
     k = _positive_int(k, "k")
     chunk_size = _positive_int(chunk_size, "chunk_size")
     if direction not in get_args(Direction):
         raise ValueError(f"direction must be one of {list(get_args(Direction))}, got {direction!r}")
     parts = [
-        _top_of_chunk(model, X.iloc[start : start + chunk_size], k, direction, start, exclude)
+        _top_of_chunk(
+            model,
+            X.iloc[start : start + chunk_size],
+            k,
+            direction,
+            start,
+            exclude,
+            None if blocked is None else blocked.iloc[start : start + chunk_size],
+        )
         for start in _chunks(len(X), chunk_size)
     ]
     if not parts:
@@ -135,6 +145,7 @@ def _top_of_chunk(
     direction: Direction,
     offset: int,
     exclude: Collection[str],
+    blocked: pd.DataFrame | None,
 ) -> pd.DataFrame:
     names, values = _feature_contributions(model, chunk)
     # Sort key: smaller is stronger; entries that cannot be reasons get +inf and sort last.
@@ -145,6 +156,8 @@ def _top_of_chunk(
     else:
         key, eligible = -np.abs(values), np.abs(values) > 0
     eligible &= ~np.isin(np.asarray(names, dtype=object), list(exclude))
+    if blocked is not None:
+        eligible &= ~blocked.reindex(columns=names, fill_value=False).to_numpy(dtype=bool)
     key = np.where(eligible, key, np.inf)
     # A stable full sort, not argpartition: argpartition picks arbitrarily among ties at the
     # k-th place, and the ranking must break ties by name. With ~100 features it costs far less

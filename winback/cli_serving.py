@@ -77,7 +77,12 @@ def _as_of(dataset: Dataset, as_of: str | None) -> datetime:
 
 
 def _scores(
-    dataset: Dataset, model: ServedModel, cutoff: datetime, settings: Settings, reasons: int
+    dataset: Dataset,
+    model: ServedModel,
+    cutoff: datetime,
+    settings: Settings,
+    reasons: int,
+    keep_features: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
@@ -95,6 +100,7 @@ def _scores(
             reasons=reasons,
             chunk_rows=settings.scoring.chunk_rows,
             progress=advance,
+            keep_features=keep_features,
         )
     out.print(f"✓ Scored {len(scores):,} customers as of {cutoff:%Y-%m-%d}")
     report = _drift(model, scores, features, settings)
@@ -109,14 +115,19 @@ def _scores(
 def _drift(
     model: ServedModel, scores: pd.DataFrame, features: pd.DataFrame, settings: Settings
 ) -> DriftReport | None:
-    """The scoring against the training profile the model carries (None without one)."""
+    """The scoring against the training profile the model carries (None without one).
+
+    ``features`` may be a sample of the scored customers (see ``score(keep_features=False)``):
+    the scores compared are those of the same customers.
+    """
     bundle = model.bundle
     if bundle.reference is None or scores.empty:
         return None
+    predicted = scores.set_index("customer_id")[bundle.prediction_columns]
     current = pd.concat(
         [
             bundle.model_inputs(features).reset_index(drop=True),
-            scores[bundle.prediction_columns].reset_index(drop=True),
+            predicted.loc[features["customer_id"]].reset_index(drop=True),
         ],
         axis=1,
     )
@@ -140,11 +151,13 @@ def _scoring_run(
     as_of: str | None,
     *,
     explained: bool = True,
+    keep_features: bool = False,
 ) -> _ScoringRun:
     """Load the model, the data (quarantine beside a file output), and score everyone.
 
     ``explained=False`` skips the reasons (most of the scoring time on a large base): a list
-    explains only its own customers, drift needs none.
+    explains only its own customers, drift needs none. Only a list needs every customer's
+    features (``keep_features``); otherwise the run holds a sample of them, for drift.
     """
     check_date(as_of, "--as-of")
     if out_target is not None:
@@ -155,7 +168,7 @@ def _scoring_run(
     dataset = _load(settings, on_bad_rows, beside)
     cutoff = _as_of(dataset, as_of)
     reasons = settings.scoring.reasons if explained else 0
-    scores, features = _scores(dataset, served, cutoff, settings, reasons)
+    scores, features = _scores(dataset, served, cutoff, settings, reasons, keep_features)
     return _ScoringRun(dataset, served, cutoff, scores, features)
 
 
@@ -233,7 +246,9 @@ def list_cmd(
     Writes the list and an HTML summary page for marketing.
     """
     settings = _settings(config, transactions, events, customers, campaigns)
-    run = _scoring_run(settings, on_bad_rows, out_target, model, as_of, explained=False)
+    run = _scoring_run(
+        settings, on_bad_rows, out_target, model, as_of, explained=False, keep_features=True
+    )
     dataset, served, cutoff = run.dataset, run.model, run.cutoff
     skipped: list[str] = []
     with _step("Estimating offer effects and choosing offers"):

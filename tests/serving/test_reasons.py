@@ -199,16 +199,34 @@ def test_a_dictionary_row_without_its_columns_is_refused(trained) -> None:
 # --- reason codes from the real model -----------------------------------------------------------
 
 
+def _reads_backwards(
+    inputs: pd.DataFrame, dictionary: pd.DataFrame, reference: pd.DataFrame
+) -> pd.DataFrame:
+    """Values on the safe side of the median of a feature with a declared risk side."""
+    sides = dictionary.set_index("name")["risk_when"]
+    out = pd.DataFrame(False, index=inputs.index, columns=inputs.columns)
+    for column in inputs.columns:
+        median = reference.at[column, "p50"] if column in reference.index else np.nan
+        if sides.get(column) == "high":
+            out[column] = inputs[column] < median
+        elif sides.get(column) == "low":
+            out[column] = inputs[column] > median
+    return out
+
+
 def test_reasons_are_the_largest_positive_contributions_of_the_model(trained, scored) -> None:
-    bundle = trained[0]
-    rows, _, reasons = scored
+    bundle, dictionary, _ = trained
+    rows, reference, reasons = scored
     inputs = bundle.model_inputs(rows)
     contributions = bundle.churn.contributions(inputs)
-    # The model's contributions add up to its score; the reasons are the biggest positive ones.
+    # The model's contributions add up to its score; the reasons are the biggest positive ones,
+    # leaving out a value on the side of the median its definition calls safe.
     np.testing.assert_allclose(contributions.sum(axis=1), bundle.churn.raw_score(inputs))
     shap = contributions.drop(columns=["bias", *NOT_REASONS])
+    backwards = _reads_backwards(inputs, dictionary, reference)[shap.columns]
+    assert backwards.to_numpy().any() and (~backwards).to_numpy().any()
     assert len(reasons) == len(rows)
-    for (label, row), found in zip(shap.iterrows(), reasons, strict=True):
+    for (label, row), found in zip(shap.mask(backwards).iterrows(), reasons, strict=True):
         positive = row[row > 0].sort_values(ascending=False, kind="stable")
         assert [r.feature for r in found] == list(positive.index[:3]), label
         np.testing.assert_allclose([r.contribution for r in found], positive.to_numpy()[:3])
@@ -217,6 +235,40 @@ def test_reasons_are_the_largest_positive_contributions_of_the_model(trained, sc
             value = inputs.at[label, reason.feature]
             assert reason.value == (None if pd.isna(value) else value)
             assert reason.sentence
+
+
+def test_a_value_that_reads_backwards_is_not_a_reason(trained, scored) -> None:
+    """With a reference, a value on the side of the median its definition calls safe gives way.
+
+    "Expects more orders than 57% of customers" is no reason to expect churn, true to the
+    model's interactions as it may be.
+    """
+    bundle, dictionary, _ = trained
+    rows, reference, reasons = scored
+    inputs = bundle.model_inputs(rows)
+    sides = dictionary.set_index("name")["risk_when"]
+    assert sides["days_since_last_order"] == "high" and sides["btyd_expected_orders"] == "low"
+    assert sides["tenure_days"] == ""  # no side where the definition does not say
+
+    def on_risky_side(feature: str, value: object) -> bool:
+        median = reference.at[feature, "p50"] if feature in reference.index else np.nan
+        if value is None or pd.isna(value) or pd.isna(median) or sides[feature] == "":
+            return True  # a missing value is never blocked
+        return value >= median if sides[feature] == "high" else value <= median
+
+    assert all(on_risky_side(r.feature, r.value) for found in reasons for r in found)
+    # Without a reference nothing is compared, and the model's own pushes show as they are.
+    raw = reason_codes(bundle, rows, dictionary)
+    turned = [
+        (label, r.feature)
+        for label, found in zip(rows.index, raw, strict=True)
+        for r in found
+        if not on_risky_side(r.feature, inputs.at[label, r.feature])
+    ]
+    assert len(turned) >= 5
+    by_label = dict(zip(rows.index, reasons, strict=True))
+    for label, feature in turned:
+        assert feature not in [r.feature for r in by_label[label]]
 
 
 def test_features_left_out_of_reasons_give_way_to_the_next_strongest(

@@ -62,6 +62,24 @@ def test_scoring_is_deterministic_and_chunk_size_free(dataset, model, scored, tm
     assert later.drop(columns="scored_at").equals(scored[0].drop(columns="scored_at"))
 
 
+def test_scoring_in_chunks_holds_only_a_sample_of_features(dataset, model, scored) -> None:
+    seen: list[tuple[int, int]] = []
+    table, sample = score(
+        dataset,
+        model,
+        AS_OF,
+        scored_at=SCORED_AT,
+        chunk_rows=450,
+        keep_features=False,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    pd.testing.assert_frame_equal(table, scored[0], check_exact=True)
+    total = len(scored[0])
+    assert seen == [(min(d, total), total) for d in range(450, total + 450, 450)]
+    # Fewer customers than a reason reference samples: the sample is everyone.
+    pd.testing.assert_frame_equal(sample, scored[1], check_exact=True)
+
+
 def test_a_failed_write_leaves_no_partial_file(scored, tmp_path) -> None:
     # The rename onto the target fails after the data was written (the target is a folder).
     target = tmp_path / "scores.parquet"
