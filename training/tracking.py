@@ -29,6 +29,8 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 from mlflow.tracking import MlflowClient
@@ -386,15 +388,69 @@ def recent_runs(settings: TrackingSettings, root: Path, limit: int = 10) -> pd.D
     return frame
 
 
+#: Set on every finished ``winback train`` run (by the promotion gate), and only on those.
+TRAINING_TAG = "promotion.promotion_decision"
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """A finished ``winback train`` run, where its store is, and its standing in the registry."""
+
+    run: Run
+    #: The tracking URI of the store holding the run.
+    uri: str
+    version: int | None
+    #: The registered version's aliases (``champion``, ``challenger``).
+    aliases: list[str]
+    #: The version the ``champion`` alias points at, if any.
+    champion: int | None
+
+
+def latest_training_run(tracking: TrackingSettings, root: Path) -> TrainingRun | None:
+    """The newest finished training run in the store, with its registry standing (or None)."""
+    opened = open_experiment(tracking, root)
+    if opened is None:
+        return None
+    client, experiment_id = opened
+    uri = resolve_tracking_uri(root, tracking.uri)
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{TRAINING_TAG}` LIKE '%'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        return None
+    run = runs[0]
+    name = tracking.registered_model
+    try:
+        found = client.search_model_versions(f"name = '{name}' and run_id = '{run.info.run_id}'")
+        aliases = client.get_registered_model(name).aliases
+    except MlflowException:  # the model was never registered under this name
+        return TrainingRun(run, uri, None, [], None)
+    version = max((int(v.version) for v in found), default=None)
+    champion = aliases.get("champion")
+    return TrainingRun(
+        run,
+        uri,
+        version,
+        sorted(a for a, v in aliases.items() if version is not None and int(v) == version),
+        None if champion is None else int(champion),
+    )
+
+
 __all__ = [
     "BUNDLE_ARTIFACT",
     "KEY_METRICS",
     "SKIPPED_METRICS_TAG",
+    "TRAINING_TAG",
     "TrackingSettings",
+    "TrainingRun",
     "WinbackPyfunc",
     "configure",
     "flatten_settings",
     "git_commit",
+    "latest_training_run",
     "log_bundle",
     "log_fingerprint",
     "log_frame",

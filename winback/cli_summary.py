@@ -12,19 +12,17 @@ import os
 import shlex
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 from mlflow.entities import Run
-from mlflow.exceptions import MlflowException
 
 from features import WinbackError
 from training.pipeline import comparison_table
 from training.pipeline import verdict as baseline_verdict
-from training.tracking import open_experiment, resolve_tracking_uri
+from training.tracking import TRAINING_TAG, TrainingRun, latest_training_run
 from winback.cli import ConfigOpt, _tracking_settings, app, out
 from winback.cli_help import EXAMPLES
 from winback.cli_inputs import check_config
@@ -37,52 +35,10 @@ KEY_FIGURES = {
     "spend mae": "lower",
     "spend top_decile_share": "higher",
 }
-#: Set on every finished ``winback train`` run (by the promotion gate), and only on those.
-_TRAINING_TAG = "promotion.promotion_decision"
 
 
-@dataclass(frozen=True)
-class _TrainingRun:
-    run: Run
-    uri: str
-    version: int | None
-    aliases: list[str]
-    champion: int | None
-
-
-def _latest_training_run(settings: Settings) -> _TrainingRun | None:
-    """The newest finished training run in the store, with its registry standing."""
-    tracking = _tracking_settings(settings)
-    root = project_root(settings)
-    opened = open_experiment(tracking, root)
-    if opened is None:
-        return None
-    client, experiment_id = opened
-    uri = resolve_tracking_uri(root, tracking.uri)
-    runs = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{_TRAINING_TAG}` LIKE '%'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    if not runs:
-        return None
-    run = runs[0]
-    name = tracking.registered_model
-    try:
-        found = client.search_model_versions(f"name = '{name}' and run_id = '{run.info.run_id}'")
-        aliases = client.get_registered_model(name).aliases
-    except MlflowException:  # the model was never registered under this name
-        return _TrainingRun(run, uri, None, [], None)
-    version = max((int(v.version) for v in found), default=None)
-    champion = aliases.get("champion")
-    return _TrainingRun(
-        run,
-        uri,
-        version,
-        sorted(a for a, v in aliases.items() if version is not None and int(v) == version),
-        None if champion is None else int(champion),
-    )
+def _latest_training_run(settings: Settings) -> TrainingRun | None:
+    return latest_training_run(_tracking_settings(settings), project_root(settings))
 
 
 def _shown(path: Path) -> str:
@@ -132,7 +88,7 @@ def _browse(uri: str, run: Run) -> str:
     return f"{command} ui --backend-store-uri {shlex.quote(uri)}  (then http://127.0.0.1:5000)"
 
 
-def _print_run(found: _TrainingRun, settings: Settings) -> None:
+def _print_run(found: TrainingRun, settings: Settings) -> None:
     run, tags = found.run, found.run.data.tags
     out.print(f"MLflow run       {run.info.run_id} ({run.info.run_name})")
     out.print(f"  store          {found.uri}")
@@ -141,7 +97,7 @@ def _print_run(found: _TrainingRun, settings: Settings) -> None:
     if found.version is not None:
         standing = ", ".join(found.aliases) or "no alias"
         out.print(f"  registered     {name} version {found.version} ({standing})")
-    decision = tags.get(_TRAINING_TAG, "")
+    decision = tags.get(TRAINING_TAG, "")
     out.print(f"  promotion      {decision}: {tags.get('promotion.promotion_reason', '')}")
     if found.champion is not None and found.champion != found.version:
         out.print(f"  champion       {name} version {found.champion}: scores and lists use it")
