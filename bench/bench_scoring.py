@@ -24,23 +24,25 @@ Prints seconds, rows per second, the ratio to the reference, resident memory onc
 loaded and the peak (and how much each part of ``score`` lifted that peak), and whether the two
 give the same churn probabilities.
 
-Latest numbers (2026-11-23; 2 threads on a 2-core AMD EPYC VM shared with other jobs, load
-average ~4; lightgbm 4.7.0; bundle from 20,000 customers: 133 inputs, churn 186 trees, 1,300
-trees in 5 boosters). 400,000 customers, 376,554 scored, the largest run here:
+Latest numbers (2026-11-24; 2 threads on a 2-core AMD EPYC VM, load average ~2; lightgbm 4.7.0;
+bundle from 20,000 customers: 133 inputs, churn 186 trees, 1,300 trees in 5 boosters).
+1,000,000 customers (8.5M transactions, 34.3M events), 941,013 scored:
 
-    reference: churn predict + pred_contrib    689 s   546 rows/s          peak 0.70 GiB
-    score()                                    804 s   469 rows/s   1.17×  peak 3.33 GiB
-      LightGBM pred_contrib inside it          704 s  (88%; 1.03× the reference's own)
-      every model's predict 46 s, build_features 22 s, sentences 13 s, JSON 7 s, ranking 4 s
-      apart from its pred_contrib              100 s                0.15×
-    load_model + load_dataset                  7.6 s               (1.35 GiB once loaded)
+    reference: churn predict + pred_contrib    674 s   1,397 rows/s          peak 1.26 GiB
+    score()                                    751 s   1,253 rows/s   1.11×  peak 3.61 GiB
+      LightGBM pred_contrib inside it          610 s  (81%; 0.91× the reference's own)
+      features: one DuckDB build 45 s (+0.38 GiB), chunks read 6 s; every model's predict
+      44 s; sentences and JSON 30 s; segments 3 s
+      apart from its pred_contrib              141 s                0.21×
+    load_model + load_dataset                  8.7 s               (2.71 GiB once loaded)
 
-At 100,000 customers: 1.03×, peak 1.34 GiB, of which build_features lifts 0.71 GiB above the
-loaded data and the reasons 0.04. The same pred_contrib, timed in both children of one run, took
-0.78× and 1.37× the reference's in two runs at 20,000 customers, 0.92× at 100,000 and 1.03× at
-400,000: read the ratio of a small run loosely.
-1,000,000 customers would take about an hour here (reference ~29 min, score() ~34 min; linear
-from 400,000) with a peak near 7 GiB if memory keeps growing as from 100,000 to 400,000.
+So score() needs 0.9 GiB above the loaded data for 941,013 customers, most of it the scores
+table it returns. Before features were built once in DuckDB and read in chunks (scoring held
+every customer's feature row in pandas), 400,000 customers peaked at 3.33 GiB and the growth
+pointed to ~7 GiB at a million; one DuckDB query per chunk instead (each scanning every
+event) peaked at 5.00 GiB and spent 152 s on features. The same pred_contrib, timed in both
+children of one run, varied from 0.76× to 1.37× of the reference's across runs on this shared
+machine: read the ratio loosely, to about ±0.2.
 """
 
 from __future__ import annotations
