@@ -131,10 +131,10 @@ def score(
     """The scores table for every customer known at ``as_of``, and the features it came from.
 
     Features are built once inside DuckDB, then read, predicted and explained ``chunk_rows``
-    customers at a time; ``progress(done, total)`` is called after each chunk. With ``keep_features=False`` the
-    second frame holds only the rows of the sample the reasons' reference comes from (up to
-    :data:`serving.reasons.REFERENCE_ROWS` customers, every k-th one) — enough for drift — and
-    memory stays bounded by the chunk size and the scores table.
+    customers at a time; ``progress(done, total)`` is called after each chunk. With
+    ``keep_features=False`` the second frame holds only the rows of the sample the reasons'
+    reference comes from (up to :data:`serving.reasons.REFERENCE_ROWS` customers, every k-th
+    one) — enough for drift — and memory stays bounded by the chunk size and the scores table.
     """
     bundle = model.bundle
     check_inputs(model, dataset)
