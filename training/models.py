@@ -6,6 +6,9 @@ the caller); text columns become categoricals whose levels are fixed in ``fit``.
 frame whose columns differ from training raises :class:`ColumnMismatchError`. Models are saved
 as one JSON file (LightGBM model strings, parameters and category levels; no pickle).
 
+Features named in ``additive_features`` (the cutoff's calendar month) may only shift the score,
+never enter another feature's branches (LightGBM interaction constraints).
+
 Scales: ``raw_score`` and ``contributions`` are on the link scale, log-odds for
 :class:`ChurnModel`, the log of the expected value for :class:`CountModel` and
 :class:`SpendModel`.
@@ -59,10 +62,14 @@ class _Task:
     params: dict[str, Any]
     rows: np.ndarray  # boolean mask over the rows of X
     label: np.ndarray
+    weight: np.ndarray | None = None  # per selected row; None = every row counts once
 
 
-def _labels(y: Any, n_rows: int, what: str) -> np.ndarray:
-    """``y`` as a finite float vector of ``n_rows``, or a ValueError saying what is wrong."""
+def _labels(y: Any, n_rows: int, what: str, columns: int = 1) -> np.ndarray:
+    """``y`` as finite floats, ``n_rows`` long (by ``columns`` wide when more than one).
+
+    Raises a ValueError saying what is wrong.
+    """
     try:
         if isinstance(y, pd.Series | pd.DataFrame):
             values = y.to_numpy(dtype="float64", na_value=np.nan)
@@ -70,11 +77,13 @@ def _labels(y: Any, n_rows: int, what: str) -> np.ndarray:
             values = np.asarray(y, dtype="float64")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} must be numeric: {exc}") from exc
-    if values.ndim != 1:
+    if columns == 1 and values.ndim != 1:
         raise ValueError(f"{what} must be one-dimensional, got shape {values.shape}")
+    if columns > 1 and (values.ndim != 2 or values.shape[1] != columns):
+        raise ValueError(f"{what} must have {columns} columns, got shape {values.shape}")
     if len(values) != n_rows:
         raise ValueError(f"{what} has {len(values)} values but X has {n_rows} rows")
-    missing = np.isnan(values)
+    missing = np.isnan(values) if values.ndim == 1 else np.isnan(values).any(axis=1)
     if missing.any():
         raise ValueError(
             f"{what} has {int(missing.sum())} missing (NaN) labels, first at row "
@@ -103,6 +112,7 @@ class _LightGBMModel(BaseEstimator):
         early_stopping_rounds: int | None = 100,
         seed: int = 0,
         n_jobs: int = 0,
+        additive_features: tuple[str, ...] = (),
     ) -> None:
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -115,12 +125,17 @@ class _LightGBMModel(BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.seed = seed
         self.n_jobs = n_jobs
+        self.additive_features = additive_features
 
     # --- what subclasses define -------------------------------------------------------------
 
     def _tasks(self, y: np.ndarray, what: str) -> dict[str, _Task]:
         """The boosters to train on labels ``y``, by name; checks the label domain."""
         raise NotImplementedError
+
+    def _label_columns(self) -> int:
+        """How many label columns ``fit`` takes (one unless a subclass needs more)."""
+        return 1
 
     def _raw(self, data: pd.DataFrame) -> np.ndarray:
         """The link-scale score; one booster by default."""
@@ -151,7 +166,7 @@ class _LightGBMModel(BaseEstimator):
         self._check_frame(X, "X")
         if len(X) == 0 or X.shape[1] == 0:
             raise ValueError(f"X is empty ({X.shape[0]} rows, {X.shape[1]} columns)")
-        labels = _labels(y, len(X), "y")
+        labels = _labels(y, len(X), "y", self._label_columns())
         self.feature_names_ = [str(c) for c in X.columns]
         self.n_features_in_ = len(self.feature_names_)
         self.categories_ = self._learn_categories(X)
@@ -163,7 +178,8 @@ class _LightGBMModel(BaseEstimator):
             X_eval, y_eval = eval_set
             self._check_frame(X_eval, "eval_set X")
             eval_data = self._encode(X_eval)
-            eval_tasks = self._tasks(_labels(y_eval, len(X_eval), "eval_set y"), "eval_set y")
+            y_eval = _labels(y_eval, len(X_eval), "eval_set y", self._label_columns())
+            eval_tasks = self._tasks(y_eval, "eval_set y")
         trained = {}
         for name, task in tasks.items():
             held = None if eval_data is None else (eval_data, eval_tasks[name])
@@ -175,7 +191,7 @@ class _LightGBMModel(BaseEstimator):
         self, data: pd.DataFrame, task: _Task, held: tuple[pd.DataFrame, _Task] | None
     ) -> tuple[lgb.Booster, int]:
         """One booster and its best round, early-stopped on ``held`` when given."""
-        train = lgb.Dataset(_selected(data, task.rows), task.label)
+        train = lgb.Dataset(_selected(data, task.rows), task.label, weight=task.weight)
         valid: list[lgb.Dataset] = []
         callbacks: list[Callable[..., Any]] = []
         if held is not None:
@@ -183,7 +199,7 @@ class _LightGBMModel(BaseEstimator):
             if not held_task.rows.any():
                 raise ValueError(f"eval_set has no rows to evaluate {task.params['objective']}")
             rows = _selected(held_data, held_task.rows)
-            valid = [lgb.Dataset(rows, held_task.label, reference=train)]
+            valid = [lgb.Dataset(rows, held_task.label, weight=held_task.weight, reference=train)]
             if self.early_stopping_rounds:
                 callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
         params = {
@@ -191,6 +207,7 @@ class _LightGBMModel(BaseEstimator):
             **{name: getattr(self, name) for name in SAME_NAME_PARAMS},
             "min_data_in_leaf": self.min_child_samples,
             "num_threads": self.n_jobs,
+            **self._interaction_constraints(),
             # Same data, parameters and seed give the same trees, run after run.
             "deterministic": True,
             "force_col_wise": True,
@@ -207,6 +224,22 @@ class _LightGBMModel(BaseEstimator):
         best = booster.best_iteration or booster.current_iteration()
         # Keep only the trees up to the best round, so predict and save need no bookkeeping.
         return lgb.Booster(model_str=booster.model_to_string(num_iteration=best)), best
+
+    def _interaction_constraints(self) -> dict[str, Any]:
+        """Keep each of ``additive_features`` out of every other feature's branches.
+
+        Such a feature then moves the score by itself (a level, e.g. the season of a calendar
+        month) and never re-ranks customers: a month is seen at one or two cutoffs in a few years
+        of history, so any interaction with it would be learned from one cutoff's customers.
+        """
+        unknown = sorted(set(self.additive_features) - set(self.feature_names_))
+        if unknown:
+            raise ValueError(f"additive_features names columns X does not have: {unknown}")
+        alone = list(dict.fromkeys(self.feature_names_.index(f) for f in self.additive_features))
+        if not alone:
+            return {}
+        rest = [i for i in range(self.n_features_in_) if i not in set(alone)]
+        return {"interaction_constraints": [[i] for i in alone] + ([rest] if rest else [])}
 
     def _set_boosters(self, trained: dict[str, tuple[lgb.Booster, int]]) -> None:
         """Learned state from named (booster, best round) pairs; the first is ``booster_``."""
@@ -342,7 +375,10 @@ class _LightGBMModel(BaseEstimator):
             raise ModelFileError(
                 f"{source}: holds a {document.get('class')!r}, not a {cls.__name__}"
             )
-        model = cast("Self", klass(**document["params"]))
+        params = dict(document["params"])
+        # JSON has no tuples; the hyperparameter is one, as get_params() reports it.
+        params["additive_features"] = tuple(params.get("additive_features", ()))
+        model = cast("Self", klass(**params))
         model.feature_names_ = list(document["feature_names"])
         model.n_features_in_ = len(model.feature_names_)
         model.categories_ = {k: list(v) for k, v in document["categories"].items()}
@@ -392,21 +428,28 @@ class CountModel(_LightGBMModel):
         return {"poisson": _Task({"objective": "poisson"}, np.ones(len(y), dtype=bool), y)}
 
 
+SpendObjective = Literal["tweedie", "two_part", "orders_x_value"]
+
+
 class SpendModel(_LightGBMModel):
     """Expected spend (or margin) over a window: zero for most customers, skewed above zero.
 
     ``objective="tweedie"`` fits one booster with a Tweedie loss (``tweedie_variance_power``
     between 1, Poisson-like, and 2, gamma-like). ``objective="two_part"`` fits
-    P(spend > 0) (binary) times E[spend | spend > 0] (gamma, on the rows that spent). Both
-    predict on the response scale and explain on the log of the expected spend; for two-part
-    the classifier's log-odds contributions are rescaled onto log P(spend > 0) by the secant
-    slope of log-sigmoid between the bias and the row's score, so rows still sum exactly.
+    P(spend > 0) (binary) times E[spend | spend > 0] (gamma, on the rows that spent).
+    ``objective="orders_x_value"`` is the classical CLV decomposition (BG/NBD × Gamma-Gamma's,
+    learned by trees): E[orders] (Poisson) times E[spend per order] (gamma on the rows that
+    ordered and spent, each weighted by its order count); its ``y`` has two columns, spend and
+    the order count. All predict on the response scale and explain on the log of the expected
+    spend: orders × value adds its two boosters' log-scale contributions; for two-part the
+    classifier's log-odds contributions are rescaled onto log P(spend > 0) by the secant slope
+    of log-sigmoid between the bias and the row's score, so rows still sum exactly.
     """
 
     def __init__(
         self,
         *,
-        objective: Literal["tweedie", "two_part"] = "tweedie",
+        objective: SpendObjective = "tweedie",
         tweedie_variance_power: float = 1.3,
         learning_rate: float = 0.05,
         num_leaves: int = 31,
@@ -419,6 +462,7 @@ class SpendModel(_LightGBMModel):
         early_stopping_rounds: int | None = 100,
         seed: int = 0,
         n_jobs: int = 0,
+        additive_features: tuple[str, ...] = (),
     ) -> None:
         super().__init__(
             learning_rate=learning_rate,
@@ -432,18 +476,25 @@ class SpendModel(_LightGBMModel):
             early_stopping_rounds=early_stopping_rounds,
             seed=seed,
             n_jobs=n_jobs,
+            additive_features=additive_features,
         )
         self.objective = objective
         self.tweedie_variance_power = tweedie_variance_power
 
+    def _label_columns(self) -> int:
+        return 2 if self.objective == "orders_x_value" else 1
+
     def _tasks(self, y: np.ndarray, what: str) -> dict[str, _Task]:
-        if (y < 0).any():
+        spend = y[:, 0] if y.ndim == 2 else y
+        if (spend < 0).any():
             raise ValueError(
-                f"{what} has {int((y < 0).sum())} negative amounts (min {y.min():g}); "
+                f"{what} has {int((spend < 0).sum())} negative amounts (min {spend.min():g}); "
                 f"{type(self).__name__} needs amounts >= 0: spend net of refunds can dip below "
                 "zero, so clip it at 0 before fit"
             )
         everyone = np.ones(len(y), dtype=bool)
+        if self.objective == "orders_x_value":
+            return self._orders_x_value_tasks(spend, y[:, 1], what)
         if self.objective == "tweedie":
             if not 1.0 < self.tweedie_variance_power < 2.0:
                 raise ValueError(
@@ -463,9 +514,39 @@ class SpendModel(_LightGBMModel):
                 "occurrence": _Task({"objective": "binary"}, everyone, spent.astype("float64")),
                 "amount": _Task({"objective": "gamma"}, spent, y[spent]),
             }
-        raise ValueError(f"objective must be 'tweedie' or 'two_part', got {self.objective!r}")
+        raise ValueError(
+            f"objective must be 'tweedie', 'two_part' or 'orders_x_value', got {self.objective!r}"
+        )
+
+    @staticmethod
+    def _orders_x_value_tasks(spend: np.ndarray, orders: np.ndarray, what: str) -> dict[str, _Task]:
+        if (orders < 0).any():
+            raise ValueError(f"{what}: the order counts (second column) must be non-negative")
+        # Orders whose net spend is zero (all returned) say nothing about the value of an order.
+        valued = (orders > 0) & (spend > 0)
+        if what == "y" and not valued.any():
+            raise ValueError(
+                f"{what} has no rows with orders and spend: nothing for the value part"
+            )
+        return {
+            "orders": _Task({"objective": "poisson"}, np.ones(len(spend), dtype=bool), orders),
+            "value": _Task(
+                {"objective": "gamma"},
+                valued,
+                spend[valued] / orders[valued],
+                weight=orders[valued],
+            ),
+        }
 
     def _raw(self, data: pd.DataFrame) -> np.ndarray:
+        if "value" in self.boosters_:
+            return sum(
+                (
+                    np.asarray(b.predict(data, raw_score=True), dtype="float64")
+                    for b in self._parts()
+                ),
+                start=np.zeros(len(data)),
+            )
         if "amount" not in self.boosters_:
             return super()._raw(data)
         logit = self.boosters_["occurrence"].predict(data, raw_score=True)
@@ -473,11 +554,21 @@ class SpendModel(_LightGBMModel):
         return _log_sigmoid(np.asarray(logit, dtype="float64")) + log_amount
 
     def _mean(self, data: pd.DataFrame) -> np.ndarray:
-        if "amount" not in self.boosters_:
+        if "amount" not in self.boosters_ and "value" not in self.boosters_:
             return super()._mean(data)
         return np.exp(self._raw(data))
 
+    def _parts(self) -> tuple[lgb.Booster, lgb.Booster]:
+        """The orders and value boosters of ``orders_x_value``: log E[spend] is their sum."""
+        return self.boosters_["orders"], self.boosters_["value"]
+
     def _contrib(self, data: pd.DataFrame) -> np.ndarray:
+        if "value" in self.boosters_:
+            orders, value = (
+                np.asarray(b.predict(data, pred_contrib=True), dtype="float64")
+                for b in self._parts()
+            )
+            return orders + value
         if "amount" not in self.boosters_:
             return super()._contrib(data)
         occurrence = np.asarray(
@@ -506,4 +597,11 @@ def _log_sigmoid(z: np.ndarray) -> np.ndarray:
     return -np.logaddexp(0.0, -z)
 
 
-__all__ = ["ChurnModel", "ColumnMismatchError", "CountModel", "ModelFileError", "SpendModel"]
+__all__ = [
+    "ChurnModel",
+    "ColumnMismatchError",
+    "CountModel",
+    "ModelFileError",
+    "SpendModel",
+    "SpendObjective",
+]

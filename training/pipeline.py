@@ -22,7 +22,7 @@ from training.btyd import BTYD_COLUMNS, BtydFeatures
 from training.bundle import ModelBundle
 from training.calibration import Calibrator, choose_calibration, compare_calibrators
 from training.metrics import classification_metrics, compare, regression_metrics
-from training.models import ChurnModel, CountModel, SpendModel
+from training.models import ChurnModel, CountModel, SpendModel, SpendObjective
 from training.periods import fit_period_models
 from training.reference import ReferenceProfile
 from training.splits import TimeSplit, split_cutoffs, split_frame
@@ -41,8 +41,8 @@ class TrainingSettings(BaseModel):
     min_child_samples: int = Field(default=50, ge=1)
     n_estimators: int = Field(default=2000, ge=1)
     early_stopping_rounds: int = Field(default=100, ge=1)
-    #: ``auto`` fits both and keeps the one with the lower Tweedie deviance on validation.
-    spend_objective: Literal["auto", "tweedie", "two_part"] = "auto"
+    #: ``auto`` fits every objective and keeps the lowest Tweedie deviance on validation.
+    spend_objective: Literal["auto", "tweedie", "two_part", "orders_x_value"] = "auto"
     calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
     bgnbd_baseline: bool = True
     #: Give the models BG/NBD's P(alive), expected orders and spend as inputs
@@ -76,8 +76,14 @@ class TrainResult:
     choices: dict[str, Any] = field(default_factory=dict)
 
 
-def _params(settings: TrainingSettings) -> dict[str, Any]:
+#: Inputs that describe the cutoff's calendar, not the customer: the models learn them as a level
+#: (no interactions), and drift checks leave them out.
+CALENDAR_INPUTS = ("as_of_month",)
+
+
+def _params(settings: TrainingSettings, columns: list[str]) -> dict[str, Any]:
     return {
+        "additive_features": tuple(c for c in CALENDAR_INPUTS if c in columns),
         "learning_rate": settings.learning_rate,
         "num_leaves": settings.num_leaves,
         "min_child_samples": settings.min_child_samples,
@@ -112,7 +118,7 @@ def fit_models(
     ``churn_params`` (from tuning) replace the settings' hyperparameters for the churn model.
     Also returns the validation figures of each spend objective tried.
     """
-    params = _params(settings)
+    params = _params(settings, columns)
     tuned = {**params, **(churn_params or {})}
     churn = ChurnModel(**tuned).fit(
         *_data(train, "churned", columns), eval_set=_data(valid, "churned", columns)
@@ -129,35 +135,45 @@ def fit_models(
     return churn, decline, orders, spend, figures
 
 
+#: The spend objectives ``auto`` chooses from, in the order they are tried.
+SPEND_OBJECTIVES: tuple[SpendObjective, ...] = ("tweedie", "two_part", "orders_x_value")
+
+
 def fit_spend(
     train: pd.DataFrame,
     valid: pd.DataFrame,
     columns: list[str],
-    objective: Literal["auto", "tweedie", "two_part"],
+    objective: Literal["auto"] | SpendObjective,
     params: dict[str, Any],
 ) -> tuple[SpendModel, dict[str, Any]]:
-    """Fit spend over the horizon with ``objective``, or with both and keep the better (``auto``).
+    """Fit spend over the horizon with ``objective``, or with each and keep the best (``auto``).
 
-    Both objectives predict the mean, so they are compared by the mean Tweedie deviance (power
-    1.5, a proper score for a zero-heavy mean) on the validation cutoffs; MAE is logged beside.
-    Net spend is negative for the few customers who only returned goods: the models learn it as
-    0, and refunds stay in the evaluation's actuals.
+    All objectives predict the mean, so they are compared by the mean Tweedie deviance (power
+    1.5, a proper score for a zero-heavy mean) on the validation cutoffs; MAE and the aggregate
+    error are logged beside. Net spend is negative for the few customers who only returned
+    goods: the models learn it as 0, and refunds stay in the evaluation's actuals.
     """
-    x_fit, y_fit = _data(train, "spend_next", columns, clip=True)
-    x_val, y_val = _data(valid, "spend_next", columns, clip=True)
-    candidates: tuple[Literal["tweedie", "two_part"], ...] = (
-        ("tweedie", "two_part") if objective == "auto" else (objective,)
-    )
+    fit_rows = _labelled(_labelled(train, "spend_next"), "orders_next")
+    val_rows = _labelled(_labelled(valid, "spend_next"), "orders_next")
+    x_fit, x_val = fit_rows[columns], val_rows[columns]
+    y_val = val_rows["spend_next"].clip(lower=0)
+    candidates = SPEND_OBJECTIVES if objective == "auto" else (objective,)
     fitted: dict[str, SpendModel] = {}
     figures: dict[str, Any] = {}
     for name in candidates:
-        model = SpendModel(objective=name, **params).fit(x_fit, y_fit, eval_set=(x_val, y_val))
+        labels = ["spend_next", "orders_next"] if name == "orders_x_value" else "spend_next"
+        model = SpendModel(objective=name, **params).fit(
+            x_fit,
+            fit_rows[labels].clip(lower=0),
+            eval_set=(x_val, val_rows[labels].clip(lower=0)),
+        )
         predicted = np.clip(model.predict(x_val), 1e-9, None)
         fitted[name] = model
         figures[f"valid.spend.{name}.tweedie_deviance"] = float(
             mean_tweedie_deviance(y_val, predicted, power=1.5)
         )
         figures[f"valid.spend.{name}.mae"] = float(np.mean(np.abs(y_val - predicted)))
+        figures[f"valid.spend.{name}.aggregate_error"] = float(predicted.sum() / y_val.sum() - 1)
     best = min(candidates, key=lambda n: figures[f"valid.spend.{n}.tweedie_deviance"])
     return fitted[best], figures | {"spend_objective": best}
 
@@ -341,6 +357,7 @@ def train_models(
             seed=settings.seed,
             n_estimators=settings.n_estimators,
             early_stopping_rounds=settings.early_stopping_rounds,
+            additive_features=_params(settings, columns)["additive_features"],
         )
     churn, decline, orders, spend, spend_figures = fit_models(
         train, valid, columns, settings, tuning.best_params if tuning else None
@@ -357,7 +374,7 @@ def train_models(
         test=settings.test_cutoffs,
         min_train_cutoffs=settings.min_period_train_cutoffs,
         discount_rate=settings.discount_rate,
-        params=_params(settings),
+        params=_params(settings, columns),
         btyd=btyd,
     )
     choices |= {f"period_{k}.method": m for k, m in periods.methods.items()}
@@ -385,10 +402,6 @@ def train_models(
         if who != "ours":
             table = table.join(pred.add_prefix(f"{who}_"))
     return TrainResult(bundle, split, metrics, scores, method, tuning, table, choices)
-
-
-#: Inputs that describe the cutoff's calendar, not the customer.
-CALENDAR_INPUTS = ("as_of_month",)
 
 
 def reference_profile(

@@ -27,7 +27,7 @@ from training.html import png_uri as _png_uri
 from training.html import section as _section
 from training.html import table as _table
 from training.metrics import HIGHER_IS_BETTER
-from training.pipeline import HEADLINE, TrainResult, comparison_table
+from training.pipeline import HEADLINE, SPEND_OBJECTIVES, TrainResult, comparison_table
 from training.plots import MODEL_NAMES, decile_plot, gains_plot, reliability_plot, roc_pr_plot
 
 #: Section ids of the page, in order (``segments`` only when segments are given).
@@ -175,13 +175,18 @@ def _value_choices(result: TrainResult) -> list[str]:
         tried = [
             (_e(name) + (" (chosen)" if name == objective else ""),
              _number(choices[f"valid.spend.{name}.tweedie_deviance"]),
-             _number(choices[f"valid.spend.{name}.mae"]))
-            for name in ("tweedie", "two_part")
+             _number(choices[f"valid.spend.{name}.mae"]),
+             _number(choices.get(f"valid.spend.{name}.aggregate_error", float("nan"))))
+            for name in SPEND_OBJECTIVES
             if f"valid.spend.{name}.tweedie_deviance" in choices
         ]  # fmt: skip
         parts.append("<p>Spend objective, chosen on the validation cutoffs:</p>")
         parts.append(
-            _table(["objective", "Tweedie deviance", "MAE"], tried, numeric=[False, True, True])
+            _table(
+                ["objective", "Tweedie deviance", "MAE", "aggregate error"],
+                tried,
+                numeric=[False, True, True, True],
+            )
         )
     parts.append(f"<p>BG/NBD inputs: {_e(choices.get('btyd_features', 'off'))}.</p>")
     periods = result.bundle.periods

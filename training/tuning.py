@@ -144,6 +144,8 @@ class _Objective:
     budget: dict[str, Any]
     report_every: int
     threads: int
+    #: LightGBM interaction constraints, as ``ChurnModel`` derives them from additive features.
+    constraints: dict[str, Any]
 
     def __call__(self, trial: optuna.Trial) -> float:
         model = {**_suggest(trial), **_FIXED, **self.budget}
@@ -154,7 +156,7 @@ class _Objective:
         if model["early_stopping_rounds"]:
             callbacks.append(lgb.early_stopping(model["early_stopping_rounds"], verbose=False))
         booster = lgb.train(
-            _lightgbm_params(model, self.threads),
+            _lightgbm_params(model, self.threads) | self.constraints,
             train,
             num_boost_round=model["n_estimators"],
             valid_sets=[valid],
@@ -214,6 +216,7 @@ def tune_churn(
     report_every: int = 10,
     pruner: optuna.pruners.BasePruner | None = None,
     threads_per_trial: int | None = None,
+    additive_features: tuple[str, ...] = (),
 ) -> TuningResult:
     """Run ``n_trials`` more trials of study ``study_name`` and return its best parameters.
 
@@ -239,6 +242,8 @@ def tune_churn(
         pruner: replaces the default median pruner (see the module docstring).
         threads_per_trial: LightGBM threads per trial; default every core with ``n_jobs=1``,
             one thread per trial otherwise.
+        additive_features: columns each trial learns as a level only, as ``ChurnModel`` does;
+            passed on in ``best_params``.
 
     Raises:
         TuningError: no trial of the study has completed (all pruned or cut by ``timeout``).
@@ -255,13 +260,19 @@ def tune_churn(
         "n_estimators": n_estimators,
         "early_stopping_rounds": early_stopping_rounds,
         "seed": seed,
+        "additive_features": additive_features,
     }
+    probe = ChurnModel(additive_features=additive_features)
+    probe.feature_names_ = [str(c) for c in train_X.columns]
+    probe.n_features_in_ = len(probe.feature_names_)
     if pruner is None:
         pruner = optuna.pruners.MedianPruner(
             n_startup_trials=_PRUNER_STARTUP_TRIALS, n_warmup_steps=early_stopping_rounds or 0
         )
     threads = threads_per_trial if threads_per_trial is not None else (0 if n_jobs == 1 else 1)
-    objective = _Objective(train, valid, budget, report_every, threads)
+    objective = _Objective(
+        train, valid, budget, report_every, threads, probe._interaction_constraints()
+    )
     with _quiet_optuna():
         study = optuna.create_study(
             storage=storage,

@@ -459,7 +459,7 @@ def train_cmd(
     out.print(f"calibration: {run.result.calibration_method}")
     choices = run.result.choices
     if "spend_objective" in choices:
-        out.print(f"spend objective: {choices['spend_objective']} (lower deviance on validation)")
+        out.print(f"spend objective: {choices['spend_objective']} (lowest deviance on validation)")
     if run.result.bundle.periods is not None:
         methods = run.result.bundle.periods.methods
         out.print("value per period: " + ", ".join(f"{k} {m}" for k, m in methods.items()))

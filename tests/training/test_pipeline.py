@@ -11,7 +11,12 @@ import pytest
 
 from features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
 from training.bundle import ModelBundle
-from training.pipeline import TrainingSettings, train_models
+from training.pipeline import (
+    CALENDAR_INPUTS,
+    SPEND_OBJECTIVES,
+    TrainingSettings,
+    train_models,
+)
 
 LABELS = LabelSettings(horizon_days=90)
 FAST = TrainingSettings(n_estimators=150, learning_rate=0.1, n_jobs=1, bgnbd_baseline=False)
@@ -46,6 +51,25 @@ def test_models_beat_the_rfm_rules_on_the_same_test_rows(result) -> None:
     assert m["vs_rfm.active.roc_auc"] > 0.01
     assert m["vs_rfm.spend.mae"] > 0
     assert m["test.rows_compared"] <= m["test.rows"]
+
+
+def test_the_spend_objective_is_the_best_of_all_three_on_validation(result) -> None:
+    choices = result.choices
+    deviance = {name: choices[f"valid.spend.{name}.tweedie_deviance"] for name in SPEND_OBJECTIVES}
+    assert choices["spend_objective"] == min(deviance, key=deviance.__getitem__)
+    assert result.bundle.spend.objective == choices["spend_objective"]
+    for name in SPEND_OBJECTIVES:
+        assert np.isfinite(choices[f"valid.spend.{name}.mae"])
+        assert abs(choices[f"valid.spend.{name}.aggregate_error"]) < 0.5
+
+
+def test_every_model_learns_the_calendar_month_as_a_level_only(result) -> None:
+    bundle = result.bundle
+    models = [bundle.churn, bundle.orders, bundle.spend, *bundle.periods.models.values()]
+    if bundle.decline is not None:
+        models.append(bundle.decline)
+    for model in models:
+        assert model.additive_features == CALENDAR_INPUTS
 
 
 def test_calibration_is_chosen_on_validation_and_probabilities_are_usable(result) -> None:
