@@ -75,12 +75,12 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den != 0 else math.nan
 
 
-def _top_count(n: int, percent: int) -> int:
+def top_count(n: int, percent: int) -> int:
     """Customers in the top ``percent`` % of ``n``: ceil(n × percent / 100), exact in integers."""
     return -(-n * percent // 100)
 
 
-def _expected_top_sums(values: _Array, score: _Array, k: npt.ArrayLike) -> _Array:
+def expected_top_sums(values: _Array, score: _Array, k: npt.ArrayLike) -> _Array:
     """Expected sum of ``values`` over the ``k`` highest scores, ties in random order.
 
     ``k`` may be fractional (linear between whole counts), which the gains curve uses.
@@ -152,8 +152,8 @@ def classification_metrics(
         "base_rate": positives / n,
         "mean_predicted": float(p.mean()),
     }
-    counts = [_top_count(n, q) for q in TOP_PERCENTS]
-    found = _expected_top_sums(y, p, counts)
+    counts = [top_count(n, q) for q in TOP_PERCENTS]
+    found = expected_top_sums(y, p, counts)
     for q, k, hits in zip(TOP_PERCENTS, counts, found, strict=True):
         capture = _ratio(float(hits), positives)
         out[f"lift_at_{q}"] = capture / (k / n)
@@ -164,7 +164,7 @@ def classification_metrics(
 def _gini(values: _Array, score: _Array) -> float:
     """Gini of ``values`` ordered by ``score``: mean over k of (top-k share − k / n)."""
     n = values.size
-    shares = _expected_top_sums(values, score, np.arange(1, n + 1)) / values.sum()
+    shares = expected_top_sums(values, score, np.arange(1, n + 1)) / values.sum()
     return float(np.mean(shares - np.arange(1, n + 1) / n))
 
 
@@ -187,7 +187,7 @@ def regression_metrics(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> dict[str
         "spearman": math.nan if constant else float(spearmanr(y, p).statistic),
         "normalized_gini": _ratio(_gini(y, p), perfect) if perfect else math.nan,
         "top_decile_share": _ratio(
-            float(_expected_top_sums(y, p, [_top_count(y.size, 10)])[0]), total
+            float(expected_top_sums(y, p, [top_count(y.size, 10)])[0]), total
         ),
         "aggregate_error": _ratio(total_pred - total, total),
         "total_actual": total,
@@ -207,8 +207,8 @@ def decile_table(y_true: npt.ArrayLike, y_pred: npt.ArrayLike, n: int = 10) -> p
     if not 1 <= n <= size:
         raise ValueError(f"need 1 <= n <= number of customers ({size}), got n={n}")
     bounds = np.array([-(-size * d // n) for d in range(n + 1)])
-    cum_actual = _expected_top_sums(y, p, bounds)
-    cum_pred = _expected_top_sums(p, p, bounds)
+    cum_actual = expected_top_sums(y, p, bounds)
+    cum_pred = expected_top_sums(p, p, bounds)
     customers = np.diff(bounds)
     sum_actual = np.diff(cum_actual)
     total = float(y.sum())
@@ -236,7 +236,7 @@ def gains_curve(y_true: npt.ArrayLike, score: npt.ArrayLike, points: int = 101) 
     y, s = _as_pair(y_true, score)
     targeted = np.linspace(0.0, 1.0, points)
     total = float(y.sum())
-    captured = _expected_top_sums(y, s, targeted * y.size)
+    captured = expected_top_sums(y, s, targeted * y.size)
     return pd.DataFrame(
         {
             "share_targeted": targeted,
@@ -272,7 +272,9 @@ __all__ = [
     "classification_metrics",
     "compare",
     "decile_table",
+    "expected_top_sums",
     "gains_curve",
     "regression_metrics",
     "reliability_table",
+    "top_count",
 ]

@@ -21,6 +21,7 @@ from training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
 from training.btyd import BTYD_COLUMNS, BtydFeatures
 from training.bundle import ModelBundle
 from training.calibration import Calibrator, choose_calibration, compare_calibrators
+from training.intervals import gain_intervals
 from training.metrics import classification_metrics, compare, regression_metrics
 from training.models import ChurnModel, CountModel, SpendModel, SpendObjective
 from training.periods import fit_period_models
@@ -247,7 +248,43 @@ def evaluate(test: pd.DataFrame, predictions: dict[str, pd.DataFrame]) -> dict[s
         for target in ("active", "orders", "spend"):
             gains = compare(per_model["ours"][target], per_model[who][target])
             metrics |= {f"vs_{who}.{target}.{k}": v for k, v in gains.items()}
+        metrics |= _gain_intervals(
+            test[common], predictions["ours"][common], predictions[who][common], who
+        )
     return metrics
+
+
+#: Each headline target's actual values and the prediction column it is judged on.
+_TARGETS = {
+    "active": ("churned", "p_active"),
+    "orders": ("orders_next", "expected_orders"),
+    "spend": ("spend_next", "expected_spend"),
+}
+
+
+def _gain_intervals(
+    test: pd.DataFrame, ours: pd.DataFrame, baseline: pd.DataFrame, who: str
+) -> dict[str, float]:
+    """95% paired-bootstrap interval of each headline gain over ``who``: ``….ci_low/ci_high``."""
+    out: dict[str, float] = {}
+    for target, (label, column) in _TARGETS.items():
+        names = tuple(name for t, name in HEADLINE if t == target)
+        rows = test[label].notna().to_numpy()
+        actual = test.loc[rows, label].to_numpy(float)
+        if target == "active":
+            actual = 1 - actual
+        ranges = gain_intervals(
+            actual,
+            ours.loc[rows, column].to_numpy(float),
+            baseline.loc[rows, column].to_numpy(float),
+            names,
+        )
+        for name, (low, high) in ranges.items():
+            out |= {
+                f"vs_{who}.{target}.{name}.ci_low": low,
+                f"vs_{who}.{target}.{name}.ci_high": high,
+            }
+    return out
 
 
 def _figures(test: pd.DataFrame, pred: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -298,22 +335,43 @@ def comparison_table(metrics: dict[str, float]) -> pd.DataFrame:
 def verdict(metrics: dict[str, float]) -> list[str]:
     """One line per baseline: on how many headline figures we win, and where we lose, by how much.
 
-    Built from the ``vs_<baseline>.*`` improvements (positive = ours better).
+    Built from the ``vs_<baseline>.*`` improvements (positive = ours better). A win counts as
+    clear when its 95% interval (``….ci_low``) lies above zero; each loss shows its interval, so
+    a reader sees whether it is a loss or a tie within the test sample's noise.
     """
     lines = []
     for who in ("rfm", "bgnbd"):
         gains = {
-            f"{target} {name}": metrics.get(f"vs_{who}.{target}.{name}", np.nan)
+            f"{target} {name}": (
+                metrics.get(f"vs_{who}.{target}.{name}", np.nan),
+                metrics.get(f"vs_{who}.{target}.{name}.ci_low", np.nan),
+                metrics.get(f"vs_{who}.{target}.{name}.ci_high", np.nan),
+            )
             for target, name in HEADLINE
         }
-        known = {k: v for k, v in gains.items() if np.isfinite(v)}
+        known = {k: v for k, v in gains.items() if np.isfinite(v[0])}
         if not known:
             continue
-        losses = [f"{k} by {-v:.4g}" for k, v in known.items() if v < 0]
-        wins = sum(v > 0 for v in known.values())
+        losses = [
+            f"{k} by {-v:.4g}" + _interval(low, high)
+            for k, (v, low, high) in known.items()
+            if v < 0
+        ]
+        wins = sum(v > 0 for v, _, _ in known.values())
+        clear = sum(low > 0 for _, low, _ in known.values())
         line = f"vs {who}: better on {wins} of {len(known)} headline figures"
+        if any(np.isfinite(low) for _, low, _ in known.values()):
+            line += f" ({clear} beyond the test sample's noise)"
         lines.append(line + (f"; worse on {', '.join(losses)}" if losses else ""))
     return lines
+
+
+def _interval(low: float, high: float) -> str:
+    """`` (gain −0.01 to +0.005, a tie within noise)`` for a 95% interval of a gain."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    reading = "a tie within noise" if low <= 0 <= high else "a clear loss"
+    return f" (95% interval of the gain {low:+.3g} to {high:+.3g}: {reading})"
 
 
 def train_models(

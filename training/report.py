@@ -27,7 +27,13 @@ from training.html import png_uri as _png_uri
 from training.html import section as _section
 from training.html import table as _table
 from training.metrics import HIGHER_IS_BETTER
-from training.pipeline import HEADLINE, SPEND_OBJECTIVES, TrainResult, comparison_table
+from training.pipeline import (
+    HEADLINE,
+    SPEND_OBJECTIVES,
+    TrainResult,
+    comparison_table,
+    verdict,
+)
 from training.plots import MODEL_NAMES, decile_plot, gains_plot, reliability_plot, roc_pr_plot
 
 #: Section ids of the page, in order (``segments`` only when segments are given).
@@ -266,6 +272,8 @@ def _comparison(metrics: dict[str, float]) -> str:
     )
     if len(who) == 1:
         body += '<p class="note">No baseline was scored in this training.</p>'
+    # Each gain's 95% interval comes from resampling the test customers (training.intervals).
+    body += "".join(f'<p class="verdict">{_e(line)}</p>' for line in verdict(metrics))
     return _section("comparison", "Ours against the baselines", body)
 
 

@@ -13,6 +13,7 @@ from features import LabelSettings, SnapshotSettings, build_snapshots, load_data
 from training.bundle import ModelBundle
 from training.pipeline import (
     CALENDAR_INPUTS,
+    HEADLINE,
     SPEND_OBJECTIVES,
     TrainingSettings,
     train_models,
@@ -51,6 +52,16 @@ def test_models_beat_the_rfm_rules_on_the_same_test_rows(result) -> None:
     assert m["vs_rfm.active.roc_auc"] > 0.01
     assert m["vs_rfm.spend.mae"] > 0
     assert m["test.rows_compared"] <= m["test.rows"]
+
+
+def test_every_headline_gain_has_an_interval_from_the_same_test_rows(result) -> None:
+    m = result.metrics
+    for target, name in HEADLINE:
+        gain = m[f"vs_rfm.{target}.{name}"]
+        low, high = m[f"vs_rfm.{target}.{name}.ci_low"], m[f"vs_rfm.{target}.{name}.ci_high"]
+        assert low <= high
+        assert low <= gain <= high
+    assert m["vs_rfm.active.roc_auc.ci_low"] > 0  # the churn model wins beyond noise here
 
 
 def test_the_spend_objective_is_the_best_of_all_three_on_validation(result) -> None:
