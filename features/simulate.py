@@ -42,11 +42,11 @@ Spend (Gamma-Gamma)
     each order's gross value ~ Gamma(shape 4, mean m) (at least 2.00). ``amount`` is what the
     customer paid: gross minus ``discount``. 7% of orders (30% in Black Friday week) carry a
     10-25% promotion on average over customers; deal-seekers take more of them (see "Campaigns
-    and the true offer effect"). ``category`` is the customer's favourite with probability 0.55, else drawn
-    from electronics, home, apparel, beauty, grocery; ``cost`` (product cost) is gross × the
-    category's cost ratio (0.70, 0.62, 0.55, 0.58, 0.68) × (1 ± a few %), always below
-    ``amount``. ``quantity`` = 1 + Poisson(0.3 + gross/80). ``channel``: app (60% for app users),
-    web, store.
+    and the true offer effect"). ``category`` is the customer's favourite with probability
+    0.55, else drawn from electronics, home, apparel, beauty, grocery; ``cost`` (product cost)
+    is gross × the category's cost ratio (0.70, 0.62, 0.55, 0.58, 0.68) × (1 ± a few %), always
+    below ``amount``. ``quantity`` = 1 + Poisson(0.3 + gross/80). ``channel``: app (60% for app
+    users), web, store.
 
 Refunds
     About 2% of orders (apparel 3.5%, grocery 0.4%) are refunded 2-21 days later (only if before
@@ -85,9 +85,9 @@ Campaigns and the true offer effect
     premium).
 
     The response class is the customer's latent attitude to being marketed to, and it shows in
-    behaviour, as it does in real retention data: responders are deal-seekers, who redeem the offers they are
-    sent 3× as often as the indifferent and take 2× the organic promotions (14% of orders, 60% in
-    Black Friday week); indifferent customers take 0.65× (4.6%); sleeping dogs
+    behaviour, as it does in real retention data: responders are deal-seekers, who redeem the
+    offers they are sent 3× as often as the indifferent and take 2× the organic promotions (14%
+    of orders, 60% in Black Friday week); indifferent customers take 0.65× (4.6%); sleeping dogs
     dislike contact: they redeem 0.2× as often, take 0.3× the promotions (2.1%) and open 0.35×
     the emails their open share o would give (o is drawn first; the class depends on it as
     above, then the sleeping dogs' o is scaled down). Weighted by the class shares the promotion
