@@ -1,10 +1,11 @@
 """Build the point-in-time feature table for one or many cutoffs in one DuckDB query.
 
 Every feature at cutoff ``T`` uses only records stamped strictly before ``T``: each source is
-joined to the cutoffs on ``timestamp < as_of`` before anything is aggregated, and the only
-per-record values computed ahead of the join (an order's gap to the customer's previous order)
-depend on earlier records alone. A training set is the same query over many cutoffs; scoring is
-the same query over one.
+joined to the cutoffs on ``timestamp < as_of`` before anything is aggregated. Two per-record
+values are computed ahead of the join: an order's gap to the customer's previous order, which
+depends on earlier records alone, and whether an offer was redeemed, which looks ahead of the
+offer and is therefore read only for offers whose redemption window closed before ``T``. A
+training set is the same query over many cutoffs; scoring is the same query over one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 
 # Imported for their side effect: each module registers its feature families.
 from features import campaign_exposure, engagement, profile, rfm  # noqa: F401
+from features.campaign_exposure import REDEMPTION_DAYS
 from features.dataset import Dataset
 from features.definitions import (
     FAMILIES,
@@ -32,6 +34,7 @@ from features.definitions import (
     micros_between,
     money,
     sql_identifier,
+    window_us,
 )
 from features.engagement import event_partials
 from features.errors import SettingsError
@@ -328,10 +331,23 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
     if dataset.has("campaigns"):
         treated = "coalesce(t.treated, FALSE)" if dataset.has("campaigns", "treated") else "TRUE"
         cost = f", {money('t.cost')} AS cost" if dataset.has("campaigns", "cost") else ""
+        offers, redeemed = "campaigns", ""
+        if dataset.has("transactions", "discount"):
+            # Whether an order with a discount followed within the redemption window. It looks
+            # ahead of the record, so features read it only once the window has closed before
+            # as_of (campaign_exposure.redemption_closed); computed once per record, not per cutoff.
+            after = micros_between('k."timestamp"', 'o."timestamp"')
+            offers = f"""(SELECT k.*, EXISTS (
+                SELECT 1 FROM {orders} o
+                WHERE o.customer_id = k.customer_id AND o.is_order AND o.discount > 0
+                  AND o."timestamp" >= k."timestamp"
+                  AND {after} < {window_us(REDEMPTION_DAYS)}) AS redeemed
+                FROM campaigns k)"""
+            redeemed = ", t.redeemed"
         ctes.append(
             _aggregate(
                 "cp",
-                _aged("campaigns", f", {treated} AS treated{cost}"),
+                _aged(offers, f", {treated} AS treated{cost}{redeemed}"),
                 plan.by_source("campaigns"),
                 "NULL",
             )

@@ -1,12 +1,27 @@
-"""Campaign exposure: offers a customer received before ``as_of``, and their cost.
+"""Campaign exposure: offers a customer received before ``as_of``, their cost, and redemptions.
 
 Rows are campaign records before ``as_of`` with ``treated`` (TRUE when the table has no such
-column: every record is then an offer sent) and ``cost``. Control-group records are not offers.
+column: every record is then an offer sent), ``cost`` and, where the transactions carry a
+``discount``, ``redeemed``: the customer placed an order with a discount in the
+:data:`REDEMPTION_DAYS` days from the record on. Control-group records are not offers.
+
+``redeemed`` looks at orders after the record, so an expression may read it only for records at
+least :data:`REDEMPTION_DAYS` old (:func:`redemption_closed`): their window, and every order it
+can see, then lies before ``as_of``.
 """
 
 from __future__ import annotations
 
-from features.definitions import DAY_US, feature, in_window
+from features.definitions import DAY_US, feature, in_window, window_us
+
+#: Days after an offer in which an order with a discount counts as redeeming it. Offers are
+#: redeemed within days in practice; a month is the window a marketer would report on.
+REDEMPTION_DAYS = 30
+
+
+def redemption_closed() -> str:
+    """SQL condition: the record is an offer whose redemption window ended by as_of."""
+    return f"treated AND age_us >= {window_us(REDEMPTION_DAYS)}"
 
 
 @feature("offers_{w}d", unit="offers", source="campaigns", fill=0)
@@ -39,3 +54,19 @@ def offer_cost_in_window(w: int) -> str:
 def crm_margin_in_window(w: int) -> str:
     """CRM gross margin in [as_of − {w} days, as_of): amount − product cost − cost of offers sent."""  # noqa: E501
     return f"margin_{w}d - offer_cost_{w}d"
+
+
+@feature("offers_redeemed_lifetime", unit="offers", source="campaigns", fill=0,
+         requires=("transactions.discount",))  # fmt: skip
+def offers_redeemed_lifetime() -> str:
+    """Retention offers redeemed before as_of (an order with a discount within 30 days of the offer), among offers at least 30 days old."""  # noqa: E501
+    return f"count(*) FILTER (WHERE redeemed AND {redemption_closed()})"
+
+
+@feature("offer_redemption_share", unit="share", source="campaigns",
+         requires=("transactions.discount",))  # fmt: skip
+def offer_redemption_share() -> str:
+    """Retention offers redeemed as a share of those received before as_of, among offers at least 30 days old; redeemed: an order with a discount within 30 days of the offer."""  # noqa: E501
+    closed = f"count(*) FILTER (WHERE {redemption_closed()})"
+    redeemed = f"count(*) FILTER (WHERE redeemed AND {redemption_closed()})"
+    return f"{redeemed} / nullif({closed}, 0)"

@@ -41,11 +41,12 @@ Spend (Gamma-Gamma)
     ``mean_spend`` m = 4/ν × attribute effects with ν ~ Gamma(4, rate 41.25) (population mean 55);
     each order's gross value ~ Gamma(shape 4, mean m) (at least 2.00). ``amount`` is what the
     customer paid: gross minus ``discount``. 7% of orders (30% in Black Friday week) carry a
-    10-25% promotion. ``category`` is the customer's favourite with probability 0.55, else drawn
-    from electronics, home, apparel, beauty, grocery; ``cost`` (product cost) is gross × the
-    category's cost ratio (0.70, 0.62, 0.55, 0.58, 0.68) × (1 ± a few %), always below
-    ``amount``. ``quantity`` = 1 + Poisson(0.3 + gross/80). ``channel``: app (60% for app users),
-    web, store.
+    10-25% promotion on average over customers; deal-seekers take more of them (see "Campaigns
+    and the true offer effect"). ``category`` is the customer's favourite with probability
+    0.55, else drawn from electronics, home, apparel, beauty, grocery; ``cost`` (product cost)
+    is gross × the category's cost ratio (0.70, 0.62, 0.55, 0.58, 0.68) × (1 ± a few %), always
+    below ``amount``. ``quantity`` = 1 + Poisson(0.3 + gross/80). ``channel``: app (60% for app
+    users), web, store.
 
 Refunds
     About 2% of orders (apparel 3.5%, grocery 0.4%) are refunded 2-21 days later (only if before
@@ -81,16 +82,30 @@ Campaigns and the true offer effect
     0.7 τ and ``free_shipping`` 0.5 τ (call that τ'). About 61% of customers have τ ≈ 0 (|τ| ≤
     0.04), 30% are responders with τ = 0.15 + 0.75 Beta(2, 2) (34% on free, 14% on premium, more
     among email readers), and 9% are "sleeping dogs" with τ = −(0.1 + 0.4 Beta(2, 3)) (15% on
-    premium). For a
-    treated customer alive at the send time s:
+    premium).
+
+    The response class is the customer's latent attitude to being marketed to, and it shows in
+    behaviour, as it does in real retention data: responders are deal-seekers, who redeem the
+    offers they are sent 3× as often as the indifferent and take 2× the organic promotions (14%
+    of orders, 60% in Black Friday week); indifferent customers take 0.65× (4.6%); sleeping dogs
+    dislike contact: they redeem 0.2× as often, take 0.3× the promotions (2.1%) and open 0.35×
+    the emails their open share o would give (o is drawn first; the class depends on it as
+    above, then the sleeping dogs' o is scaled down). Weighted by the class shares the promotion
+    multipliers average 1. Measured (60,000 customers, seed 2): an order with a discount within
+    30 days follows 33% of the offers sent to responders, 12% for the indifferent and 4% for
+    sleeping dogs (lapsed customers included); 18%, 5.9% and 2.5% of their orders carry a
+    discount (redemptions included); they open 20, 17 and 6 emails over the three years.
+
+    For a treated customer alive at the send time s:
 
     - τ' > 0: if the drop-out falls in ``[s, s + 90 days)``, then with probability τ' it is
       postponed: a new drop-out is drawn from the customer's hazard, starting at s + 90 days;
     - τ' < 0: if the drop-out falls at or after s + 90 days, then with probability |τ'| the
       customer drops out at a uniform time in ``[s + 3, s + 90)`` days instead;
     - a redemption order follows within days (mean 3, at most 21) with probability 0.15, 0.22
-      or 0.12 by offer, × (1 + max(τ', 0)), carrying the offer's discount (10%, 20% or 4.99 of
-      shipping), for customers who buy at all; it does not change drop-out.
+      or 0.12 by offer, × 3 for responders, × 1 for the indifferent and × 0.2 for sleeping
+      dogs, carrying the offer's discount (10%, 20% or 4.99 of shipping), for customers who buy
+      at all; it does not change drop-out.
 
     Control and lapsed customers are unaffected. Campaigns are 91 days apart, so a later offer
     never changes an earlier offer's 90-day outcome. Hence for a customer alive at an offer,

@@ -22,6 +22,9 @@ OFFER_COST = (3.0, 6.0, 2.5)
 OFFER_STRENGTH = (0.7, 1.0, 0.5)
 #: Chance that a treated, alive customer places a redemption order within days of the offer.
 OFFER_REDEMPTION = (0.15, 0.22, 0.12)
+#: Redemption multiplier by response class (none, responder, sleeping dog): responders are the
+#: deal-seekers who redeem what they are sent, sleeping dogs ignore it.
+REDEMPTION_BY_CLASS = (1.0, 3.0, 0.2)
 #: Days of the effect window after an offer, and days between campaigns (never shorter).
 EFFECT_DAYS = 90.0
 CAMPAIGN_EVERY_DAYS = 91
@@ -85,6 +88,7 @@ def run_campaigns(
     rows: list[tuple[np.ndarray, ...]] = []
     redemptions: list[tuple[np.ndarray, ...]] = []
     strength, redemption = np.asarray(OFFER_STRENGTH), np.asarray(OFFER_REDEMPTION)
+    redeems = np.asarray(REDEMPTION_BY_CLASS)[pop.response]
     for day in campaign_days(start, horizon):
         who = _select(pop, dropout, day, rng)
         m = who.size
@@ -108,7 +112,7 @@ def run_campaigns(
         fade_days[who] = np.where(push, np.minimum(fade_days[who], sooner - sent), fade_days[who])
         dropout[who] = new
 
-        redeem = alive & (rng.random(m) < redemption[offer] * (1.0 + np.maximum(tau, 0.0)))
+        redeem = alive & (rng.random(m) < redemption[offer] * redeems[who])
         redeem &= pop.purchase_rate[who] > 0  # never-buyers stay never-buyers
         when = sent + np.minimum(rng.exponential(3.0, m), 21.0)
         redeem &= (when < dropout[who]) & (when < horizon)

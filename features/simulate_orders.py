@@ -28,6 +28,9 @@ PURCHASE_FADE_FLOOR = 0.5
 WELCOME_ORDER = 0.65
 #: Off-campaign promotions: share of orders with a discount of 10-25% (Black Friday: more).
 PROMO_SHARE, PROMO_SHARE_BLACK_FRIDAY = 0.07, 0.3
+#: Promotion multiplier by response class (none, responder, sleeping dog): responders are
+#: deal-seekers and time their orders to promotions. Weighted by the class shares it averages 1.
+PROMO_BY_CLASS = (0.65, 2.0, 0.3)
 FREE_SHIPPING_VALUE = 4.99
 #: Offer code -> discount rate of its redemption order (free shipping: fixed value instead).
 REDEMPTION_RATE = (0.10, 0.20, 0.0)
@@ -105,7 +108,8 @@ def simulate_orders(
 
     doy = _day_of_year(start, t)
     black_friday = (doy >= 326) & (doy <= 334)
-    promo = rng.random(n) < np.where(black_friday, PROMO_SHARE_BLACK_FRIDAY, PROMO_SHARE)
+    share = np.where(black_friday, PROMO_SHARE_BLACK_FRIDAY, PROMO_SHARE)
+    promo = rng.random(n) < share * np.asarray(PROMO_BY_CLASS)[pop.response[who]]
     rate = np.where(promo, rng.choice([0.10, 0.15, 0.20, 0.25], n), 0.0)
     rate[n_regular:] = np.asarray(REDEMPTION_RATE)[history.redemption_offer]
     gross = np.round(gross, 2)

@@ -55,6 +55,10 @@ COUNTRY_EFFECT = np.array(
 
 #: Offer response classes by plan: (none, responder, sleeping dog) shares.
 RESPONSE_CLASS = np.array([[0.55, 0.37, 0.08], [0.60, 0.32, 0.08], [0.70, 0.15, 0.15]])
+#: Codes of the response classes in :attr:`Population.response`.
+NO_RESPONSE, RESPONDER, SLEEPING_DOG = 0, 1, 2
+#: Sleeping dogs dislike contact: they open this share of the emails others like them would.
+SLEEPING_DOG_EMAIL_OPEN = 0.35
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class Population:
     favourite_category: np.ndarray  # codes into the order categories
     fade_days: np.ndarray  # length of the pre-drop-out fade
     offer_effect: np.ndarray  # τ, see features.simulate
+    response: np.ndarray  # response class: NO_RESPONSE, RESPONDER or SLEEPING_DOG
     natural_dropout: np.ndarray  # days since start, before any campaign effect
 
     @property
@@ -158,6 +163,9 @@ def draw_population(
     session_minutes = rng.lognormal(np.log(7.0), 0.5, n)
     favourite_category = rng.choice(5, n, p=(0.15, 0.25, 0.3, 0.15, 0.15))
     fade_days = rng.uniform(*FADE_DAYS, n)
+    offer_effect, response = _offer_effect(plan, email_open, rng)
+    # The class is an attitude to being contacted, and it shows: sleeping dogs rarely read us.
+    email_open = email_open * np.where(response == SLEEPING_DOG, SLEEPING_DOG_EMAIL_OPEN, 1.0)
 
     return Population(
         signup=signup,
@@ -175,13 +183,19 @@ def draw_population(
         session_minutes=session_minutes,
         favourite_category=favourite_category,
         fade_days=fade_days,
-        offer_effect=_offer_effect(plan, email_open, rng),
+        offer_effect=offer_effect,
+        response=response,
         natural_dropout=natural_dropout,
     )
 
 
-def _offer_effect(plan: np.ndarray, email_open: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """τ per customer: mostly ≈0, responders in [0.15, 0.9], sleeping dogs in [−0.5, −0.1]."""
+def _offer_effect(
+    plan: np.ndarray, email_open: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """τ and the response class per customer.
+
+    τ is mostly ≈0, responders have τ in [0.15, 0.9], sleeping dogs in [−0.5, −0.1].
+    """
     n = plan.size
     shares = RESPONSE_CLASS[plan].copy()
     # People who read our emails respond more: scale the responder share by their open rate.
@@ -191,7 +205,8 @@ def _offer_effect(plan: np.ndarray, email_open: np.ndarray, rng: np.random.Gener
     none = np.clip(rng.normal(0.0, 0.015, n), -0.04, 0.04)
     responder = 0.15 + 0.75 * rng.beta(2.0, 2.0, n)
     sleeping_dog = -(0.1 + 0.4 * rng.beta(2.0, 3.0, n))
-    return np.choose(np.minimum(cls, 2), [none, responder, sleeping_dog])
+    cls = np.minimum(cls, SLEEPING_DOG)
+    return np.choose(cls, [none, responder, sleeping_dog]), cls
 
 
 __all__ = [

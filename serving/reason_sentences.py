@@ -91,7 +91,9 @@ _WINDOW = re.compile(r"as_of − (\d+) days")
 _WEEKS = re.compile(r"last (\d+) weeks")
 _TREND = re.compile(r"^Change in (?P<subject>.+?) from ")
 _SLOPE = re.compile(r"slope of weekly (?P<subject>.+?) over ")
-_SHARE = re.compile(r"^(?P<part>.+?) as a share of (?P<whole>.+?)(?: in \[|\.|$)")
+_SHARE = re.compile(r"^(?P<part>.+?) as a share of (?P<whole>.+?)(?: in \[| before as_of|[,;.]|$)")
+# A share over only the records old enough to judge: "…, among offers at least 30 days old".
+_OLD_ENOUGH = re.compile(r"among (?P<what>\w+) at least (?P<days>\d+) days old")
 _DIVIDED = re.compile(r"^(?P<top>.+?) divided by (?P<bottom>.+?)(?:[;.]|$)")
 _DAYS_FROM = re.compile(
     r"^Days from (?:the customer's |the )?(?P<which>most recent |first )?(?P<noun>.+?)"
@@ -438,7 +440,13 @@ def _share(entry: Entry) -> Render:
         head = f"{_upper(found['part'])}: {{}} of {found['whole']}{_span(entry)}"
     else:
         head = f"{_upper(_subject(entry.meaning))}{_span(entry)}: {{}}"
-    missing = _missing_windowed(entry) or head.format("unknown")
+    old_enough = _OLD_ENOUGH.search(entry.meaning)
+    if old_enough:
+        # Empty also when there are records, but none old enough yet.
+        what = _SOURCE_NOUN.get(entry.source, old_enough["what"])
+        missing = f"No {_singular(what)} at least {old_enough['days']} days old yet"
+    else:
+        missing = _missing_windowed(entry) or head.format("unknown")
 
     def render(value: float | str | None, context: Context) -> str:
         if not isinstance(value, float):

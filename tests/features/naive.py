@@ -217,6 +217,15 @@ def naive_features(
                 f[f"offers_{w}d"] = sum(1 for _, a in sent if _in(a, w))
             f["offers_lifetime"] = len(sent)
             f["days_since_last_offer"] = min((a for _, a in sent), default=None)
+            if "discount" in tx:
+                # Offers at least 30 days old, and whether an order with a discount (of any
+                # age, as long as it fell in the 30 days from the offer) redeemed each one.
+                old = [r["timestamp"] for r, a in sent if a >= 30]
+                discounted = [r["timestamp"] for r in orders.get(cid, [])
+                              if r["is_order"] and r["discount"] > 0]  # fmt: skip
+                redeemed = sum(1 for s in old if any(s <= t < s + 30 * DAY for t in discounted))
+                f["offers_redeemed_lifetime"] = redeemed
+                f["offer_redemption_share"] = redeemed / len(old) if old else None
             if has_offer_cost:
                 for w in windows:
                     f[f"offer_cost_{w}d"] = sum(

@@ -105,7 +105,7 @@ def test_the_table_is_sorted_by_psi_and_the_counts_add_up(real_report: DriftRepo
     table = real_report.table
     assert list(table.columns) == list(REPORT_COLUMNS)
     assert table["psi"].is_monotonic_decreasing
-    assert sum(real_report.counts.values()) == len(table) == 130
+    assert sum(real_report.counts.values()) == len(table) == 132
     assert real_report.max_psi == table["psi"].iloc[0]
     # One snapshot holds one calendar month: against another month that is all drift.
     assert table["feature"].iloc[0] == "as_of_month"

@@ -151,6 +151,12 @@ def test_counts_money_shares_and_slopes_read_with_their_window(trained) -> None:
     assert sentence(_entry(dictionary, "discount_share_365d"), 0.123) == (
         "Discounts: 12% of the list price of orders in the last 365 days"
     )
+    assert sentence(_entry(dictionary, "offer_redemption_share"), 0.5) == (
+        "Retention offers redeemed: 50% of those received so far"
+    )
+    assert sentence(_entry(dictionary, "offers_redeemed_lifetime"), 1.0) == (
+        "1 retention offer redeemed so far"
+    )
     assert sentence(_entry(dictionary, "email_open_weekly_slope_12w"), -0.0034965) == (
         "Weekly email opens falling by 0.0035 each week over the last 12 weeks"
     )
@@ -180,6 +186,8 @@ def test_missing_values_say_what_is_missing(trained) -> None:
         "gap_mean_days": "Fewer than two orders, so no usual gap yet",
         "gap_std_days": "Fewer than three orders, so no usual gap yet",
         "discount_share_365d": "No orders in the last 365 days",
+        # Empty also for a customer whose only offers are too recent to judge.
+        "offer_redemption_share": "No retention offer at least 30 days old yet",
         "btyd_p_alive": (
             "Probability the customer is still active, from the BG/NBD model: "
             "no estimate (no orders yet)"
