@@ -8,6 +8,10 @@ import os
 # the same default.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
+# The suite runs in two worker processes (pytest-xdist); an OpenMP thread that busy-waits for
+# work would take the core the other worker needs. Set before LightGBM loads its runtime, and
+# inherited by the CLI subprocesses.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from datetime import datetime
 

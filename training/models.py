@@ -157,11 +157,15 @@ class _LightGBMModel(BaseEstimator):
         y: Any,
         *,
         eval_set: tuple[pd.DataFrame, Any] | None = None,
+        pretrained: dict[str, _LightGBMModel] | None = None,
     ) -> Self:
         """Train on ``X`` and ``y``; early-stop on ``eval_set`` (a later period) when given.
 
         Without ``eval_set`` all ``n_estimators`` rounds are kept. Rows whose label is undefined
         (NaN) are refused, not dropped: the caller decides which rows belong in training.
+        ``pretrained`` maps a part's name (``"orders"`` of ``SpendModel(objective=
+        "orders_x_value")``) to a fitted model that trained exactly that part on the same rows,
+        label and hyperparameters; its booster is taken instead of training it again.
         """
         self._check_frame(X, "X")
         if len(X) == 0 or X.shape[1] == 0:
@@ -182,10 +186,31 @@ class _LightGBMModel(BaseEstimator):
             eval_tasks = self._tasks(y_eval, "eval_set y")
         trained = {}
         for name, task in tasks.items():
+            given = (pretrained or {}).get(name)
+            if given is not None:
+                trained[name] = self._reuse(given, name)
+                continue
             held = None if eval_data is None else (eval_data, eval_tasks[name])
             trained[name] = self._train(data, task, held)
         self._set_boosters(trained)
         return self
+
+    def _reuse(self, given: _LightGBMModel, name: str) -> tuple[lgb.Booster, int]:
+        """A fitted model's booster for part ``name``, if it was fitted as this part would be."""
+        same = (
+            given.__sklearn_is_fitted__()
+            and len(given.boosters_) == 1
+            and given.feature_names_ == self.feature_names_
+            and given.categories_ == self.categories_
+            and {k: v for k, v in given.get_params().items() if k in self.get_params()}
+            == {k: v for k, v in self.get_params().items() if k in given.get_params()}
+        )
+        if not same:
+            raise ValueError(
+                f"pretrained {name!r} must be one fitted booster with this model's columns, "
+                "categories and hyperparameters"
+            )
+        return given.booster_, given.best_iteration_
 
     def _train(
         self, data: pd.DataFrame, task: _Task, held: tuple[pd.DataFrame, _Task] | None

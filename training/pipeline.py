@@ -132,7 +132,7 @@ def fit_models(
     orders = CountModel(**params).fit(
         *_data(train, "orders_next", columns), eval_set=_data(valid, "orders_next", columns)
     )
-    spend, figures = fit_spend(train, valid, columns, settings.spend_objective, params)
+    spend, figures = fit_spend(train, valid, columns, settings.spend_objective, params, orders)
     return churn, decline, orders, spend, figures
 
 
@@ -146,6 +146,7 @@ def fit_spend(
     columns: list[str],
     objective: Literal["auto"] | SpendObjective,
     params: dict[str, Any],
+    orders: CountModel | None = None,
 ) -> tuple[SpendModel, dict[str, Any]]:
     """Fit spend over the horizon with ``objective``, or with each and keep the best (``auto``).
 
@@ -153,12 +154,18 @@ def fit_spend(
     1.5, a proper score for a zero-heavy mean) on the validation cutoffs; MAE and the aggregate
     error are logged beside. Net spend is negative for the few customers who only returned
     goods: the models learn it as 0, and refunds stay in the evaluation's actuals.
+    ``orders``, the order-count model fitted with ``params`` on the rows that have an order
+    label, is reused as the orders part of ``orders_x_value`` when those are the spend rows.
     """
     fit_rows = _labelled(_labelled(train, "spend_next"), "orders_next")
     val_rows = _labelled(_labelled(valid, "spend_next"), "orders_next")
     x_fit, x_val = fit_rows[columns], val_rows[columns]
     y_val = val_rows["spend_next"].clip(lower=0)
     candidates = SPEND_OBJECTIVES if objective == "auto" else (objective,)
+    # The same rows, labels and hyperparameters give the same booster: train it once.
+    reuse = orders is not None and all(
+        frame["spend_next"].notna().equals(frame["orders_next"].notna()) for frame in (train, valid)
+    )
     fitted: dict[str, SpendModel] = {}
     figures: dict[str, Any] = {}
     for name in candidates:
@@ -167,6 +174,7 @@ def fit_spend(
             x_fit,
             fit_rows[labels].clip(lower=0),
             eval_set=(x_val, val_rows[labels].clip(lower=0)),
+            pretrained={"orders": orders} if reuse and orders is not None else None,
         )
         predicted = np.clip(model.predict(x_val), 1e-9, None)
         fitted[name] = model
