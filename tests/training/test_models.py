@@ -355,3 +355,21 @@ def test_an_additive_feature_moves_every_row_by_the_same_amount(
     assert abs(shift[0]) > 0.01
     assert np.ptp(free_shift) > 0.1
     assert level.get_params()["additive_features"] == ("as_of_month",)
+
+
+def test_orders_x_value_reuses_a_matching_order_model_and_refuses_another(
+    snapshots: Snapshots, sample: pd.DataFrame
+) -> None:
+    X, y = _training_rows(sample, snapshots.plan.columns, ("spend_next", "orders_next"))
+    orders = CountModel(**FAST_NO_STOP).fit(X, y["orders_next"])
+    trained = SpendModel(**FAST_NO_STOP, objective="orders_x_value").fit(X, y)
+    reused = SpendModel(**FAST_NO_STOP, objective="orders_x_value").fit(
+        X, y, pretrained={"orders": orders}
+    )
+    assert reused.boosters_["orders"] is orders.booster_
+    np.testing.assert_array_equal(reused.predict(X), trained.predict(X))
+    other = CountModel(**{**FAST_NO_STOP, "num_leaves": 7}).fit(X, y["orders_next"])
+    with pytest.raises(ValueError, match="pretrained 'orders' must be one fitted booster"):
+        SpendModel(**FAST_NO_STOP, objective="orders_x_value").fit(
+            X, y, pretrained={"orders": other}
+        )
