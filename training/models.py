@@ -7,7 +7,9 @@ frame whose columns differ from training raises :class:`ColumnMismatchError`. Mo
 as one JSON file (LightGBM model strings, parameters and category levels; no pickle).
 
 Features named in ``additive_features`` (the cutoff's calendar month) may only shift the score,
-never enter another feature's branches (LightGBM interaction constraints).
+never enter another feature's branches (LightGBM interaction constraints). The levels of those
+also named in ``level_features`` are refit on the training rows after boosting, one offset per
+category and booster (:mod:`training.levels`); the offset is part of the feature's contribution.
 
 Scales: ``raw_score`` and ``contributions`` are on the link scale, log-odds for
 :class:`ChurnModel`, the log of the expected value for :class:`CountModel` and
@@ -32,6 +34,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from features.errors import WinbackError
+from training.levels import fit_offsets
 
 _FORMAT = "winback-lightgbm-model"
 _FORMAT_VERSION = 1
@@ -45,6 +48,10 @@ SAME_NAME_PARAMS = (
     "lambda_l2",
     "seed",
 )
+
+
+#: Distinct values a level feature may take: one refit offset each.
+MAX_LEVELS = 400
 
 
 class ColumnMismatchError(WinbackError, ValueError):
@@ -113,6 +120,7 @@ class _LightGBMModel(BaseEstimator):
         seed: int = 0,
         n_jobs: int = 0,
         additive_features: tuple[str, ...] = (),
+        level_features: tuple[str, ...] = (),
     ) -> None:
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -126,6 +134,10 @@ class _LightGBMModel(BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
         self.additive_features = additive_features
+        self.level_features = level_features
+
+    #: Whether the link is the logit (else the log): how a refit level maps onto the mean.
+    _logistic = False
 
     # --- what subclasses define -------------------------------------------------------------
 
@@ -139,15 +151,67 @@ class _LightGBMModel(BaseEstimator):
 
     def _raw(self, data: pd.DataFrame) -> np.ndarray:
         """The link-scale score; one booster by default."""
-        return np.asarray(self.booster_.predict(data, raw_score=True), dtype="float64")
+        return self._part_raw(self._first_part(), data)
 
     def _mean(self, data: pd.DataFrame) -> np.ndarray:
         """The prediction on the response scale; one booster by default."""
-        return np.asarray(self.booster_.predict(data), dtype="float64")
+        name = self._first_part()
+        if self._offset(name, data) is None:
+            return np.asarray(self.booster_.predict(data), dtype="float64")
+        raw = self._part_raw(name, data)
+        return 1.0 / (1.0 + np.exp(-raw)) if self._logistic else np.exp(raw)
 
     def _contrib(self, data: pd.DataFrame) -> np.ndarray:
         """Per-feature contributions plus a bias column, summing to ``_raw``."""
-        return np.asarray(self.booster_.predict(data, pred_contrib=True), dtype="float64")
+        return self._part_contrib(self._first_part(), data)
+
+    # --- one booster's scores, with its refit levels -------------------------------------------
+
+    def _first_part(self) -> str:
+        return next(iter(self.boosters_))
+
+    def _level_codes(
+        self, feature: str, data: pd.DataFrame, names: list[str] | None = None
+    ) -> tuple[np.ndarray, list[str]]:
+        """Each row's level of ``feature`` as a code into the level names (−1: none of them).
+
+        A categorical's levels are its categories; a number's are ``names`` (its values as
+        text), by default the distinct values in ``data``.
+        """
+        column = data[feature]
+        if feature in self.categories_:
+            return np.asarray(column.cat.codes, dtype=np.int64), self.categories_[feature]
+        values = column.to_numpy(dtype="float64")
+        if names is None:
+            names = [f"{v:g}" for v in np.unique(values[np.isfinite(values)])]
+        index = pd.Index([float(n) for n in names], dtype="float64")
+        return np.asarray(index.get_indexer(values), dtype=np.int64), names
+
+    def _level_offset(self, name: str, feature: str, data: pd.DataFrame) -> np.ndarray:
+        """Each row's refit level of ``feature`` in booster ``name``."""
+        values = self.levels_[name][feature]
+        names = None if feature in self.categories_ else list(values)
+        codes, names = self._level_codes(feature, data, names)
+        # Code -1 (an unseen or missing level) reads the trailing 0: the booster's own view.
+        return np.array([values.get(n, 0.0) for n in names] + [0.0])[codes]
+
+    def _offset(self, name: str, data: pd.DataFrame) -> np.ndarray | None:
+        """The sum of the refit level offsets of booster ``name`` (None when it has none)."""
+        features = self.levels_.get(name)
+        if not features:
+            return None
+        return sum((self._level_offset(name, f, data) for f in features), np.zeros(len(data)))
+
+    def _part_raw(self, name: str, data: pd.DataFrame) -> np.ndarray:
+        raw = np.asarray(self.boosters_[name].predict(data, raw_score=True), dtype="float64")
+        offset = self._offset(name, data)
+        return raw if offset is None else raw + offset
+
+    def _part_contrib(self, name: str, data: pd.DataFrame) -> np.ndarray:
+        values = np.asarray(self.boosters_[name].predict(data, pred_contrib=True), dtype="float64")
+        for feature in self.levels_.get(name, {}):
+            values[:, self.feature_names_.index(feature)] += self._level_offset(name, feature, data)
+        return values
 
     # --- fitting ----------------------------------------------------------------------------
 
@@ -174,6 +238,7 @@ class _LightGBMModel(BaseEstimator):
         self.feature_names_ = [str(c) for c in X.columns]
         self.n_features_in_ = len(self.feature_names_)
         self.categories_ = self._learn_categories(X)
+        self._check_level_features()
         data = self._encode(X)
         tasks = self._tasks(labels, "y")
         eval_tasks: dict[str, _Task] = {}
@@ -193,7 +258,47 @@ class _LightGBMModel(BaseEstimator):
             held = None if eval_data is None else (eval_data, eval_tasks[name])
             trained[name] = self._train(data, task, held)
         self._set_boosters(trained)
+        levels = {name: self._fit_levels(name, data, task) for name, task in tasks.items()}
+        self.levels_: dict[str, dict[str, dict[str, float]]] = {
+            name: refit for name, refit in levels.items() if refit
+        }
         return self
+
+    def _check_level_features(self) -> None:
+        loose = sorted(set(self.level_features) - set(self.additive_features))
+        if loose:
+            raise ValueError(f"level_features must also be additive_features: {loose}")
+
+    def _fit_levels(self, name: str, data: pd.DataFrame, task: _Task) -> dict[str, dict]:
+        """Booster ``name``'s level per category of each ``level_features``, on its own rows."""
+        if not self.level_features or not task.rows.any():
+            return {}
+        rows = _selected(data, task.rows)
+        raw = np.asarray(self.boosters_[name].predict(rows, raw_score=True), dtype="float64")
+        levels: dict[str, dict] = {}
+        for feature in self.level_features:
+            codes, names = self._level_codes(feature, rows)
+            if len(names) > MAX_LEVELS:
+                raise ValueError(
+                    f"level feature {feature!r} has {len(names)} distinct values in training; "
+                    f"a level per value needs at most {MAX_LEVELS}"
+                )
+            logistic = task.params["objective"] == "binary"
+            offsets = fit_offsets(
+                logistic,
+                raw,
+                task.label,
+                codes,
+                len(names),
+                weight=task.weight,
+                l2=self.lambda_l2,
+                min_rows=self.min_child_samples,
+            )
+            seen = np.bincount(codes[codes >= 0], minlength=len(offsets)) >= self.min_child_samples
+            named = zip(names, offsets, seen, strict=True)
+            levels[feature] = {c: float(v) for c, v, has_rows in named if has_rows}
+            raw = raw + np.append(offsets, 0.0)[codes]
+        return levels
 
     def _reuse(self, given: _LightGBMModel, name: str) -> tuple[lgb.Booster, int]:
         """A fitted model's booster for part ``name``, if it was fitted as this part would be."""
@@ -269,6 +374,7 @@ class _LightGBMModel(BaseEstimator):
     def _set_boosters(self, trained: dict[str, tuple[lgb.Booster, int]]) -> None:
         """Learned state from named (booster, best round) pairs; the first is ``booster_``."""
         self.boosters_ = {name: booster for name, (booster, _) in trained.items()}
+        self.levels_ = {}
         self.best_iterations_ = {name: best for name, (_, best) in trained.items()}
         self.booster_, self.best_iteration_ = next(iter(trained.values()))
         # Total gain per feature, summed over the parts, in feature_names_ order.
@@ -374,6 +480,7 @@ class _LightGBMModel(BaseEstimator):
             "categories": self.categories_,
             "best_iterations": self.best_iterations_,
             "boosters": {name: b.model_to_string() for name, b in self.boosters_.items()},
+            "levels": self.levels_,
         }
         target = Path(path)
         target.write_text(json.dumps(document), encoding="utf-8")
@@ -401,8 +508,9 @@ class _LightGBMModel(BaseEstimator):
                 f"{source}: holds a {document.get('class')!r}, not a {cls.__name__}"
             )
         params = dict(document["params"])
-        # JSON has no tuples; the hyperparameter is one, as get_params() reports it.
-        params["additive_features"] = tuple(params.get("additive_features", ()))
+        # JSON has no tuples; these hyperparameters are, as get_params() reports them.
+        for name in ("additive_features", "level_features"):
+            params[name] = tuple(params.get(name, ()))
         model = cast("Self", klass(**params))
         model.feature_names_ = list(document["feature_names"])
         model.n_features_in_ = len(model.feature_names_)
@@ -414,6 +522,11 @@ class _LightGBMModel(BaseEstimator):
                 for name, text in document["boosters"].items()
             }
         )
+        # Files written before levels were refit have none: the boosters' own view.
+        model.levels_ = {
+            part: {f: {c: float(v) for c, v in values.items()} for f, values in features.items()}
+            for part, features in document.get("levels", {}).items()
+        }
         return model
 
 
@@ -433,6 +546,8 @@ class ChurnModel(_LightGBMModel):
     scikit-learn classifiers, whose ``predict_proba`` has one column per class): offers are
     priced with the probability, so there is no thresholded class prediction.
     """
+
+    _logistic = True
 
     def _tasks(self, y: np.ndarray, what: str) -> dict[str, _Task]:
         if not np.isin(y, (0.0, 1.0)).all():
@@ -488,6 +603,7 @@ class SpendModel(_LightGBMModel):
         seed: int = 0,
         n_jobs: int = 0,
         additive_features: tuple[str, ...] = (),
+        level_features: tuple[str, ...] = (),
     ) -> None:
         super().__init__(
             learning_rate=learning_rate,
@@ -502,6 +618,7 @@ class SpendModel(_LightGBMModel):
             seed=seed,
             n_jobs=n_jobs,
             additive_features=additive_features,
+            level_features=level_features,
         )
         self.objective = objective
         self.tweedie_variance_power = tweedie_variance_power
@@ -565,43 +682,24 @@ class SpendModel(_LightGBMModel):
 
     def _raw(self, data: pd.DataFrame) -> np.ndarray:
         if "value" in self.boosters_:
-            return sum(
-                (
-                    np.asarray(b.predict(data, raw_score=True), dtype="float64")
-                    for b in self._parts()
-                ),
-                start=np.zeros(len(data)),
-            )
+            return self._part_raw("orders", data) + self._part_raw("value", data)
         if "amount" not in self.boosters_:
             return super()._raw(data)
-        logit = self.boosters_["occurrence"].predict(data, raw_score=True)
-        log_amount = self.boosters_["amount"].predict(data, raw_score=True)
-        return _log_sigmoid(np.asarray(logit, dtype="float64")) + log_amount
+        logit = self._part_raw("occurrence", data)
+        return _log_sigmoid(logit) + self._part_raw("amount", data)
 
     def _mean(self, data: pd.DataFrame) -> np.ndarray:
         if "amount" not in self.boosters_ and "value" not in self.boosters_:
             return super()._mean(data)
         return np.exp(self._raw(data))
 
-    def _parts(self) -> tuple[lgb.Booster, lgb.Booster]:
-        """The orders and value boosters of ``orders_x_value``: log E[spend] is their sum."""
-        return self.boosters_["orders"], self.boosters_["value"]
-
     def _contrib(self, data: pd.DataFrame) -> np.ndarray:
         if "value" in self.boosters_:
-            orders, value = (
-                np.asarray(b.predict(data, pred_contrib=True), dtype="float64")
-                for b in self._parts()
-            )
-            return orders + value
+            return self._part_contrib("orders", data) + self._part_contrib("value", data)
         if "amount" not in self.boosters_:
             return super()._contrib(data)
-        occurrence = np.asarray(
-            self.boosters_["occurrence"].predict(data, pred_contrib=True), dtype="float64"
-        )
-        amount = np.asarray(
-            self.boosters_["amount"].predict(data, pred_contrib=True), dtype="float64"
-        )
+        occurrence = self._part_contrib("occurrence", data)
+        amount = self._part_contrib("amount", data)
         bias, score = occurrence[:, -1], occurrence.sum(axis=1)
         step = score - bias
         close = np.abs(step) < 1e-9

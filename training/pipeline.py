@@ -83,8 +83,12 @@ CALENDAR_INPUTS = ("as_of_month",)
 
 
 def _params(settings: TrainingSettings, columns: list[str]) -> dict[str, Any]:
+    calendar = tuple(c for c in CALENDAR_INPUTS if c in columns)
     return {
-        "additive_features": tuple(c for c in CALENDAR_INPUTS if c in columns),
+        # A month is learned as a level, and its level refit on the training rows
+        # (training.levels): early stopping on other months would leave it part-learned.
+        "additive_features": calendar,
+        "level_features": calendar,
         "learning_rate": settings.learning_rate,
         "num_leaves": settings.num_leaves,
         "min_child_samples": settings.min_child_samples,
