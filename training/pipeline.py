@@ -432,7 +432,7 @@ def train_models(
     churn, decline, orders, spend, spend_figures = fit_models(
         train, valid, columns, settings, tuning.best_params if tuning else None
     )
-    choices |= spend_figures
+    choices |= spend_figures | _month_levels(churn)
     calibrator, method, scores = calibrate(churn, valid, columns, settings.calibration)
     periods = fit_period_models(
         frame,
@@ -512,6 +512,19 @@ def _fit_btyd(
         return None
     choices["btyd_features"] = f"fitted on {len(rows)} customers at {split.train[-1]:%Y-%m-%d}"
     return btyd
+
+
+def _month_levels(model: ChurnModel) -> dict[str, str]:
+    """Which calendar months had their level refit (seen in training), and which did not."""
+    refit = {m for part in model.levels_.values() for m in part.get("as_of_month", {})}
+    if not refit:
+        return {}
+    seen = sorted(int(float(m)) for m in refit)
+    unseen = [m for m in range(1, 13) if m not in seen]
+    text = "refit on the training rows for months " + ", ".join(map(str, seen))
+    if unseen:
+        text += "; not in training (the boosters' own level): " + ", ".join(map(str, unseen))
+    return {"month_levels": text}
 
 
 def period_metrics(bundle: ModelBundle, frame: pd.DataFrame) -> dict[str, float]:

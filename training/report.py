@@ -195,6 +195,8 @@ def _value_choices(result: TrainResult) -> list[str]:
             )
         )
     parts.append(f"<p>BG/NBD inputs: {_e(choices.get('btyd_features', 'off'))}.</p>")
+    if "month_levels" in choices:
+        parts.append(f"<p>Calendar month levels: {_e(choices['month_levels'])}.</p>")
     periods = result.bundle.periods
     if periods is not None:
         rows = []

@@ -460,6 +460,8 @@ def train_cmd(
     choices = run.result.choices
     if "spend_objective" in choices:
         out.print(f"spend objective: {choices['spend_objective']} (lowest deviance on validation)")
+    if "month_levels" in choices:
+        out.print(f"month levels: {choices['month_levels']}")
     if run.result.bundle.periods is not None:
         methods = run.result.bundle.periods.methods
         out.print("value per period: " + ", ".join(f"{k} {m}" for k, m in methods.items()))

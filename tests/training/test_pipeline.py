@@ -81,6 +81,27 @@ def test_every_model_learns_the_calendar_month_as_a_level_only(result) -> None:
         models.append(bundle.decline)
     for model in models:
         assert model.additive_features == CALENDAR_INPUTS
+        assert model.level_features == CALENDAR_INPUTS
+
+
+def test_each_training_months_total_is_right_and_the_run_says_which_months(result, world) -> None:
+    """The month's level is refit on the training rows: each month's orders total balances."""
+    _, snaps = world
+    frame = snaps.frame
+    train = frame[frame["as_of"].isin(pd.to_datetime(result.split.train))]
+    train = train[train["orders_next"].notna()]
+    predicted = result.bundle.predict(train)["expected_orders"].to_numpy()
+    months = train["as_of_month"]
+    ratio = (
+        pd.Series(predicted, index=train.index).groupby(months).sum()
+        / train.groupby(months)["orders_next"].sum()
+    )
+    np.testing.assert_allclose(ratio, 1.0, atol=0.01)
+    seen = sorted({int(m) for m in months})
+    text = result.choices["month_levels"]
+    assert text.startswith("refit on the training rows for months " + ", ".join(map(str, seen)))
+    unseen = [m for m in range(1, 13) if m not in seen]
+    assert (", ".join(map(str, unseen)) in text) == bool(unseen)
 
 
 def test_calibration_is_chosen_on_validation_and_probabilities_are_usable(result) -> None:
