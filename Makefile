@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	@echo "[1/9] Simulating 3,000 customers over two years (seed 7)…"
-	$(BIN)/winback simulate --customers 3000 --start 2023-01-01 --end 2025-01-01 --seed 7 --out $(DEMO)/data
+	@echo "[1/9] Simulating 10,000 customers over two years (seed 7)…"
+	$(BIN)/winback simulate --customers 10000 --start 2023-01-01 --end 2025-01-01 --seed 7 --out $(DEMO)/data
 	@echo; echo "[2/9] Checking the data against the contract…"
 	$(BIN)/winback check --config winback.toml
 	@echo; echo "[3/9] Building point-in-time features as of 2024-10-01…"
