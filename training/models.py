@@ -52,6 +52,8 @@ SAME_NAME_PARAMS = (
 
 #: Distinct values a level feature may take: one refit offset each.
 MAX_LEVELS = 400
+#: Training rows (every k-th) a level is refit on.
+LEVEL_ROWS = 200_000
 
 
 class ColumnMismatchError(WinbackError, ValueError):
@@ -274,6 +276,12 @@ class _LightGBMModel(BaseEstimator):
         if not self.level_features or not task.rows.any():
             return {}
         rows = _selected(data, task.rows)
+        # Every k-th row, at most LEVEL_ROWS: a month's level is settled long before that, and
+        # predicting every row cost 19% of the time of a 300,000-row training (measured).
+        step = -(-len(rows) // LEVEL_ROWS)
+        rows = rows.iloc[::step]
+        label = task.label[::step]
+        weight = None if task.weight is None else task.weight[::step]
         raw = np.asarray(self.boosters_[name].predict(rows, raw_score=True), dtype="float64")
         levels: dict[str, dict] = {}
         for feature in self.level_features:
@@ -287,10 +295,10 @@ class _LightGBMModel(BaseEstimator):
             offsets = fit_offsets(
                 logistic,
                 raw,
-                task.label,
+                label,
                 codes,
                 len(names),
-                weight=task.weight,
+                weight=weight,
                 l2=self.lambda_l2,
                 min_rows=self.min_child_samples,
             )
