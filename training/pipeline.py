@@ -49,6 +49,9 @@ class TrainingSettings(BaseModel):
     #: Give the models BG/NBD's P(alive), expected orders and spend as inputs
     #: (fitted on the last training cutoff), and extrapolate unlearnable periods with its decay.
     btyd_features: bool = True
+    #: Refit each calendar month's level on the training rows after boosting (training.levels).
+    #: Off keeps the trees' own, part-learned level, e.g. when a training month held a one-off.
+    month_levels: bool = True
     #: Annual rate discounting each period's value into CLV.
     discount_rate: float = Field(default=0.10, ge=0.0, le=1.0)
     #: Training cutoffs a period's value model needs to be learned directly, not extrapolated.
@@ -88,7 +91,7 @@ def _params(settings: TrainingSettings, columns: list[str]) -> dict[str, Any]:
         # A month is learned as a level, and its level refit on the training rows
         # (training.levels): early stopping on other months would leave it part-learned.
         "additive_features": calendar,
-        "level_features": calendar,
+        "level_features": calendar if settings.month_levels else (),
         "learning_rate": settings.learning_rate,
         "num_leaves": settings.num_leaves,
         "min_child_samples": settings.min_child_samples,

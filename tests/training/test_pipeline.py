@@ -16,6 +16,7 @@ from training.pipeline import (
     HEADLINE,
     SPEND_OBJECTIVES,
     TrainingSettings,
+    _params,
     train_models,
 )
 
@@ -102,6 +103,14 @@ def test_each_training_months_total_is_right_and_the_run_says_which_months(resul
     assert text.startswith("refit on the training rows for months " + ", ".join(map(str, seen)))
     unseen = [m for m in range(1, 13) if m not in seen]
     assert (", ".join(map(str, unseen)) in text) == bool(unseen)
+
+
+def test_month_levels_can_be_left_to_the_trees() -> None:
+    columns = ["orders_lifetime", *CALENDAR_INPUTS]
+    params = _params(TrainingSettings(month_levels=False), columns)
+    assert params["additive_features"] == CALENDAR_INPUTS
+    assert params["level_features"] == ()
+    assert _params(TrainingSettings(), columns)["level_features"] == CALENDAR_INPUTS
 
 
 def test_calibration_is_chosen_on_validation_and_probabilities_are_usable(result) -> None:
