@@ -59,7 +59,7 @@ def _world(work: Path, customers: int) -> Path:
 
 
 def _rows(path: Path) -> int:
-    return duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
+    return duckdb.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
 
 
 def _child(cmd: list[str]) -> tuple[float, float]:
