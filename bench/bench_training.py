@@ -5,9 +5,10 @@
 Builds a synthetic snapshot table once (cached in --work): ``--rows`` training rows and
 ``--valid-rows`` validation rows of 130 float feature columns with the shapes of our feature
 table (counts, skewed amounts, recencies, ratios, missing values for customers without events),
-4 text categorical columns (some missing) and a churn label with real signal (a non-linear
-function of the latent customer state, plus noise). Synthetic numpy, not features.simulate:
-it is built in seconds and has the same width and column types.
+the cutoff's calendar month (1–12), 4 text categorical columns (some missing) and a churn label
+with real signal (a non-linear function of the latent customer state, a season, plus noise).
+Synthetic numpy, not features.simulate: it is built in seconds and has the same width and
+column types.
 
 Then, each in a fresh child process (this script re-invoked with ``--child plain|ours``, peak RSS
 of that child read with os.wait4), with the same hyperparameters, threads and a fixed number of
@@ -15,13 +16,21 @@ rounds (early stopping cannot trigger: its patience exceeds the rounds), both ev
 validation set every round:
 
 - plain: ``lightgbm.Dataset`` from one float64 numpy matrix (categories as codes of the sorted
-  levels, ``categorical_feature`` set) and ``lightgbm.train``;
-- ours: ``ChurnModel.fit`` on the DataFrame with text columns (encoding included);
+  levels, ``categorical_feature`` set) and ``lightgbm.train``, the month in its own interaction
+  constraint;
+- ours: ``ChurnModel.fit`` on the DataFrame with text columns (encoding included), configured as
+  training configures it: the month an additive feature whose level is refit afterwards;
 
 plus predicting and explaining ``--predict-rows`` validation rows: ``booster.predict`` (and
 ``pred_contrib=True``) on the numpy matrix against ``ChurnModel.predict_proba`` and
 ``contributions`` on the DataFrame. Prints seconds, the ratio ours / plain, the resident memory
-once the data is loaded and the peak, and whether the two models predict the same.
+once the data is loaded and the peak, whether the two boosters predict the same, and how far
+the refit month levels move P(churn).
+
+Measured (2 cores, lightgbm 4.7.0, defaults: 1,000,000 + 200,000 rows, 300 rounds, 2 threads):
+plain 79.2 s, ours 84.2 s (1.06×), the same trees; peak over the loaded data 0.75 GiB plain,
+3.01 GiB ours (the encoded frame, then LightGBM's float copy of it; the same without the
+month-level refit, checked at 300,000 rows); the refit levels move P(churn) by at most 0.009.
 """
 
 from __future__ import annotations
@@ -55,6 +64,9 @@ CATEGORIES = {
     "top_category": sorted(f"cat_{i:02d}" for i in range(50)),
 }
 KINDS = ("orders", "spend", "days_since", "share", "trend")
+MONTH = "as_of_month"
+#: Columns of the matrix: the floats, the month, the categorical codes.
+WIDTH = N_FLOAT + 1 + len(CATEGORIES)
 
 
 def _float_names() -> list[str]:
@@ -92,9 +104,12 @@ def _generate(rows: int, seed: int) -> dict[str, np.ndarray]:
         effects += rng.normal(0.0, 0.4, len(levels))[drawn]
         drawn[rng.random(rows) < 0.02] = -1
         codes[name] = drawn.astype("int16")
-    # Churn: non-linear in the latent state (threshold, interaction), plus level effects.
+    month = rng.integers(1, 13, rows)
+    # Churn: non-linear in the latent state (threshold, interaction), plus level effects and a
+    # season (fewer leave in the fourth quarter).
     logit = (
-        -1.2
+        -0.3 * np.cos(2 * np.pi * (month - 11) / 12)
+        - 1.2
         + 0.9 * z[:, 0]
         - 0.7 * np.tanh(2.0 * z[:, 1])
         + 0.5 * z[:, 2] * z[:, 3]
@@ -102,11 +117,16 @@ def _generate(rows: int, seed: int) -> dict[str, np.ndarray]:
         + effects
     )
     label = (rng.random(rows) < 1.0 / (1.0 + np.exp(-logit))).astype("float64")
-    return {"floats": floats, "label": label, **{f"code_{k}": v for k, v in codes.items()}}
+    return {
+        "floats": floats,
+        "month": month.astype("float64"),
+        "label": label,
+        **{f"code_{k}": v for k, v in codes.items()},
+    }
 
 
 def _data_dir(work: Path, rows: int, valid_rows: int) -> Path:
-    directory = work / f"training-{rows}-{valid_rows}"
+    directory = work / f"training-v2-{rows}-{valid_rows}"
     if not (directory / "done").exists():
         directory.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
@@ -120,15 +140,16 @@ def _data_dir(work: Path, rows: int, valid_rows: int) -> Path:
 
 
 def _numpy_matrix(directory: Path, part: str) -> tuple[np.ndarray, np.ndarray]:
-    """One float64 matrix: the float features, then the category codes (NaN when missing)."""
+    """One float64 matrix: the float features, the month, the category codes (NaN: missing)."""
     floats = np.load(directory / f"{part}_floats.npy")
-    matrix = np.empty((len(floats), N_FLOAT + len(CATEGORIES)), dtype="float64")
+    matrix = np.empty((len(floats), WIDTH), dtype="float64")
     matrix[:, :N_FLOAT] = floats
     del floats
+    matrix[:, N_FLOAT] = np.load(directory / f"{part}_month.npy")
     for i, name in enumerate(CATEGORIES):
         codes = np.load(directory / f"{part}_code_{name}.npy").astype("float64")
         codes[codes < 0] = np.nan
-        matrix[:, N_FLOAT + i] = codes
+        matrix[:, N_FLOAT + 1 + i] = codes
     return matrix, np.load(directory / f"{part}_label.npy")
 
 
@@ -137,6 +158,7 @@ def _frame(directory: Path, part: str) -> tuple[pd.DataFrame, np.ndarray]:
     columns: dict[str, Any] = dict(
         zip(_float_names(), np.load(directory / f"{part}_floats.npy").T, strict=True)
     )
+    columns[MONTH] = np.load(directory / f"{part}_month.npy")
     for name, levels in CATEGORIES.items():
         codes = np.load(directory / f"{part}_code_{name}.npy")
         text = np.array([*levels, None], dtype=object)[codes]  # code -1 picks None
@@ -184,9 +206,11 @@ def _child_plain(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         "deterministic": True,
         "force_col_wise": True,
         "verbosity": -1,
+        # As ChurnModel derives it from additive_features: the month alone in its branches.
+        "interaction_constraints": [[N_FLOAT], [i for i in range(WIDTH) if i != N_FLOAT]],
     }
-    names = [*_float_names(), *CATEGORIES]
-    categorical = list(range(N_FLOAT, N_FLOAT + len(CATEGORIES)))
+    names = [*_float_names(), MONTH, *CATEGORIES]
+    categorical = list(range(N_FLOAT + 1, WIDTH))
     start = time.perf_counter()
     train = lgb.Dataset(x, y, feature_name=names, categorical_feature=categorical)
     valid = lgb.Dataset(x_valid, y_valid, reference=train)
@@ -219,14 +243,18 @@ def _child_ours(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         **_hyperparameters(args),
         n_estimators=args.rounds,
         early_stopping_rounds=args.rounds + 1,
+        additive_features=(MONTH,),
+        level_features=(MONTH,),
     )
     start = time.perf_counter()
     model.fit(frame, y, eval_set=(frame_valid, y_valid))
     fit = time.perf_counter() - start
     rows = frame_valid.iloc[: args.predict_rows]
     proba = model.predict_proba(rows)
+    # The boosters alone, before the refit month levels, are what plain lightgbm.train trains.
+    trees = model.booster_.predict(model._encode(rows))
     plain = directory / "plain_proba.npy"
-    diff = float(np.abs(proba - np.load(plain)).max()) if plain.exists() else None
+    diff = float(np.abs(trees - np.load(plain)).max()) if plain.exists() else None
     return {
         "loaded": loaded,
         "fit": fit,
@@ -234,6 +262,7 @@ def _child_ours(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         "predict": _best_of(args.repeats, lambda: model.predict_proba(rows)),
         "contrib": _best_of(1, lambda: model.contributions(rows)),
         "max_diff": diff,
+        "level_shift": float(np.abs(proba - trees).max()),
     }
 
 
@@ -274,10 +303,9 @@ def main() -> None:
     (directory / "plain_proba.npy").unlink(missing_ok=True)
     plain, plain_peak = _run_child("plain", argv)
     ours, ours_peak = _run_child("ours", argv)
-    width = N_FLOAT + len(CATEGORIES)
     print(
-        f"{args.rows:,} training rows + {args.valid_rows:,} validation rows, {width} columns "
-        f"({N_FLOAT} float, {len(CATEGORIES)} text categorical), {args.rounds} rounds, "
+        f"{args.rows:,} training rows + {args.valid_rows:,} validation rows, {WIDTH} columns "
+        f"({N_FLOAT} float, the month, {len(CATEGORIES)} text categorical), {args.rounds} rounds, "
         f"{args.threads} threads, lightgbm {lgb.__version__}"
     )
     print("training (Dataset construction + all rounds, validation scored every round)")
@@ -302,7 +330,8 @@ def main() -> None:
         print(f"  {ours_name:<42} {ours[key]:7.2f}s  {ours[key] / plain[key]:5.2f}× plain")
     diff = ours["max_diff"]
     same = "n/a" if diff is None else f"{diff:.2e}"
-    print(f"max |P(churn) ours − plain| on the scored rows: {same}")
+    print(f"max |P(churn) ours − plain| on the scored rows, boosters alone: {same}")
+    print(f"max |P(churn) change| from the refit month levels: {ours['level_shift']:.3f}")
 
 
 if __name__ == "__main__":
