@@ -158,7 +158,7 @@ class _LightGBMModel(BaseEstimator):
     def _mean(self, data: pd.DataFrame) -> np.ndarray:
         """The prediction on the response scale; one booster by default."""
         name = self._first_part()
-        if self._offset(name, data) is None:
+        if not self.levels_.get(name):
             return np.asarray(self.booster_.predict(data), dtype="float64")
         raw = self._part_raw(name, data)
         return 1.0 / (1.0 + np.exp(-raw)) if self._logistic else np.exp(raw)
@@ -283,6 +283,7 @@ class _LightGBMModel(BaseEstimator):
         label = task.label[::step]
         weight = None if task.weight is None else task.weight[::step]
         raw = np.asarray(self.boosters_[name].predict(rows, raw_score=True), dtype="float64")
+        logistic = task.params["objective"] == "binary"
         levels: dict[str, dict] = {}
         for feature in self.level_features:
             codes, names = self._level_codes(feature, rows)
@@ -291,7 +292,6 @@ class _LightGBMModel(BaseEstimator):
                     f"level feature {feature!r} has {len(names)} distinct values in training; "
                     f"a level per value needs at most {MAX_LEVELS}"
                 )
-            logistic = task.params["objective"] == "binary"
             offsets = fit_offsets(
                 logistic,
                 raw,
