@@ -72,8 +72,11 @@ Campaigns and the true offer effect
     Retention campaigns are sent on a Tuesday 09:00 UTC about 120 days after ``start``, then every
     91 days (sends spread over three hours). Candidates have been signed up for at least 30 days
     and are alive or lapsed (dropped out at most 120 days before: the business cannot tell them
-    apart). Each is contacted with probability 0.05 + 0.6 × (risk percentile)³, risk being the
-    true hazard × log-normal noise (σ 0.5; lapsed customers look 3× riskier). The offer is
+    apart). In the ``"targeted"`` programme (default) each is contacted with probability 0.05 +
+    0.6 × (risk percentile)³, risk being the true hazard × log-normal noise (σ 0.5; lapsed
+    customers look 3× riskier); in ``"everyone"`` every candidate is contacted, a randomised test
+    of the offers across the base, with about five times the contacts (the population is the
+    targeted world's of the same seed). The offer is
     ``discount_10`` (40%), ``discount_20`` (25%) or ``free_shipping`` (35%); a random 20% of the
     contacts are *control* (``treated`` False, nothing sent, ``cost`` 0; ``offer`` still names the
     planned offer). ``cost`` per contact is 3.00, 6.00 and 2.50.
@@ -147,7 +150,7 @@ import pyarrow.parquet as pq
 
 from features.arrow_tables import frame_to_arrow
 from features.errors import SettingsError
-from features.simulate_campaigns import OFFERS, run_campaigns, uplift_90d
+from features.simulate_campaigns import OFFERS, PROGRAMMES, Programme, run_campaigns, uplift_90d
 from features.simulate_engagement import EVENT_TYPES, engagement_rate, simulate_events
 from features.simulate_orders import CATEGORIES, TX_CHANNELS, simulate_orders
 from features.simulate_population import CHANNELS, COUNTRIES, PLANS, draw_population
@@ -181,19 +184,31 @@ def _utc(value: date | datetime | str, name: str) -> datetime:
 
 
 def simulate(
-    n_customers: int, start: date | datetime | str, end: date | datetime | str, seed: int = 0
+    n_customers: int,
+    start: date | datetime | str,
+    end: date | datetime | str,
+    seed: int = 0,
+    campaign_programme: Programme = "targeted",
 ) -> SyntheticWorld:
-    """Simulate ``n_customers`` customers over ``[start, end)``; same seed, same world."""
+    """Simulate ``n_customers`` customers over ``[start, end)``; same seed, same world.
+
+    ``campaign_programme`` says whom each campaign contacts: ``"targeted"`` (mostly the riskiest)
+    or ``"everyone"`` (every candidate; see "Campaigns and the true offer effect").
+    """
     t0, t1 = _utc(start, "start"), _utc(end, "end")
     if t1 <= t0:
         raise SettingsError(f"end ({t1.isoformat()}) must be after start ({t0.isoformat()})")
     if n_customers < 1:
         raise SettingsError(f"n_customers must be at least 1, got {n_customers}")
+    if campaign_programme not in PROGRAMMES:
+        raise SettingsError(
+            f"campaign_programme must be one of {list(PROGRAMMES)}, got {campaign_programme!r}"
+        )
     horizon = (t1 - t0).total_seconds() / 86400.0
     rngs = [np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(seed).spawn(4)]
 
     pop = draw_population(n_customers, t0, horizon, rngs[0])
-    history = run_campaigns(pop, t0, horizon, rngs[1])
+    history = run_campaigns(pop, t0, horizon, rngs[1], campaign_programme)
     orders = simulate_orders(pop, history, t0, horizon, rngs[2])
     events = simulate_events(pop, history, t0, horizon, rngs[3])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 import numpy as np
 
@@ -35,6 +36,12 @@ MIN_TENURE_DAYS = 30.0
 #: Lapsed customers (dropped out at most this many days ago) are still contacted: the business
 #: cannot tell them from quiet ones. The offer cannot bring them back.
 LAPSED_DAYS = 120.0
+
+#: Who each campaign contacts: ``"targeted"`` picks mostly by (noisily judged) risk, as a
+#: retention programme does; ``"everyone"`` contacts every candidate, as a randomised test of the
+#: offers across the whole base does (about five times the contacts; control still random).
+Programme = Literal["targeted", "everyone"]
+PROGRAMMES: tuple[Programme, ...] = ("targeted", "everyone")
 
 
 @dataclass(frozen=True)
@@ -63,9 +70,13 @@ def campaign_days(start: datetime, horizon: float) -> np.ndarray:
 
 
 def _select(
-    pop: Population, dropout: np.ndarray, day: float, rng: np.random.Generator
+    pop: Population,
+    dropout: np.ndarray,
+    day: float,
+    rng: np.random.Generator,
+    programme: Programme = "targeted",
 ) -> np.ndarray:
-    """Customers contacted on ``day``: partly at random, mostly by (noisily judged) risk."""
+    """Customers contacted on ``day``: by ``programme``, mostly the riskiest, or every one."""
     eligible = pop.signup <= day - MIN_TENURE_DAYS
     lapsed = (dropout <= day) & (dropout > day - LAPSED_DAYS)
     candidates = np.flatnonzero(eligible & ((dropout > day) | lapsed))
@@ -76,11 +87,15 @@ def _select(
     score *= np.where(lapsed[candidates], 3.0, 1.0)
     pct = (np.argsort(np.argsort(score)) + 0.5) / candidates.size
     chosen = rng.random(candidates.size) < 0.05 + 0.6 * pct**3
-    return candidates[chosen]
+    return candidates if programme == "everyone" else candidates[chosen]
 
 
 def run_campaigns(
-    pop: Population, start: datetime, horizon: float, rng: np.random.Generator
+    pop: Population,
+    start: datetime,
+    horizon: float,
+    rng: np.random.Generator,
+    programme: Programme = "targeted",
 ) -> CampaignHistory:
     """Contact customers on each campaign day and apply the offers' effects to drop-out."""
     dropout = pop.natural_dropout.copy()
@@ -90,7 +105,7 @@ def run_campaigns(
     strength, redemption = np.asarray(OFFER_STRENGTH), np.asarray(OFFER_REDEMPTION)
     redeems = np.asarray(REDEMPTION_BY_CLASS)[pop.response]
     for day in campaign_days(start, horizon):
-        who = _select(pop, dropout, day, rng)
+        who = _select(pop, dropout, day, rng, programme)
         m = who.size
         sent = day + rng.uniform(0.0, 3.0, m) / 24.0  # sends spread over three hours
         offer = rng.choice(len(OFFERS), m, p=OFFER_SHARE)
@@ -145,7 +160,9 @@ def uplift_90d(hazard: np.ndarray, offer_effect: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "OFFERS",
+    "PROGRAMMES",
     "CampaignHistory",
+    "Programme",
     "campaign_days",
     "run_campaigns",
     "uplift_90d",

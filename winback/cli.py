@@ -226,6 +226,14 @@ def simulate_cmd(
     fmt: Annotated[FileFormat, typer.Option("--format", help="File format.")] = (
         FileFormat.parquet
     ),
+    programme: Annotated[
+        str,
+        typer.Option(
+            "--campaign-programme",
+            help="Whom campaigns contact: 'targeted' (mostly the riskiest) or 'everyone' "
+            "(a randomised test across the base, about five times the contacts).",
+        ),
+    ] = "targeted",
 ) -> None:
     """Write a synthetic customer world: transactions, events, customers, campaigns and truth.
 
@@ -238,7 +246,7 @@ def simulate_cmd(
     if last <= first:
         raise WinbackError(f"--end {end} must be after --start {start}")
     with _step(f"Simulating {customers:,} customers from {start} to {end}"):
-        world = simulate(customers, first, last, seed=seed)
+        world = simulate(customers, first, last, seed=seed, campaign_programme=programme)  # type: ignore[arg-type]
     with _step(f"Writing {fmt.value} files to {out_dir}"):
         paths = write_world(world, out_dir, fmt=fmt.value)
     for name, path in paths.items():

@@ -340,6 +340,25 @@ def test_campaign_rows_have_a_random_control_and_costs(world: SyntheticWorld) ->
     assert (days.dt.day_of_week == 1).all()
 
 
+def test_the_randomised_programme_contacts_every_candidate_of_the_same_population() -> None:
+    """``everyone``: the same customers, each candidate contacted on every campaign day."""
+    bounds = ("2023-01-01", "2025-01-01")
+    targeted = simulate(2000, *bounds, seed=5)
+    everyone = simulate(2000, *bounds, seed=5, campaign_programme="everyone")
+    pd.testing.assert_frame_equal(targeted.customers, everyone.customers)
+    truth, c = everyone.ground_truth.set_index("customer_id"), everyone.campaigns
+    # Measured: 4.8 times the targeted programme's contacts (seed 5, two years).
+    assert len(c) > 3 * len(targeted.campaigns)
+    assert 0.15 < (~c["treated"]).mean() < 0.25
+    day = c["timestamp"].dt.floor("D").min()
+    signed = truth["signup_date"] <= day - 30 * DAY
+    gone = truth["dropout_date"] <= day - 120 * DAY  # final drop-outs; offers only postpone them
+    contacted = set(c.loc[c["timestamp"].dt.floor("D") == day, "customer_id"])
+    assert contacted == set(truth.index[signed & ~gone])
+    with pytest.raises(SettingsError, match="campaign_programme must be one of"):
+        simulate(100, *bounds, campaign_programme="some")  # type: ignore[arg-type]
+
+
 # --- mechanisms ----------------------------------------------------------------------------------
 
 
