@@ -215,6 +215,8 @@ class _State:
                         cut.as_of,
                         self.model.bundle.horizon_days,
                         plan=self.model.bundle.plan,
+                        learner=self.config.policy.uplift_learner,
+                        activity_events=self.config.policy.uplift_activity_events,
                         on_skip=cut.notes.append,
                     )
                 cut.scores = scores

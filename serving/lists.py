@@ -47,6 +47,8 @@ class WinbackList:
     effect_sources: dict[str, str]
     settings: PolicySettings
     figures: dict[str, Any] = field(default_factory=dict)
+    #: How the learned offer effects were learned and held out; empty when all are assumed.
+    effect_note: str = ""
 
 
 def build_list(
@@ -134,9 +136,15 @@ def make_list(
     from a scoring with ``reasons=0``: on a large base that skips nearly all the SHAP work.
     """
     uplift = fit_uplift(
-        dataset, as_of, model.bundle.horizon_days, plan=model.bundle.plan, on_skip=on_skip
+        dataset,
+        as_of,
+        model.bundle.horizon_days,
+        plan=model.bundle.plan,
+        learner=settings.uplift_learner,
+        activity_events=settings.uplift_activity_events,
+        on_skip=on_skip,
     )
-    return build_list(
+    result = build_list(
         dataset,
         scores,
         features,
@@ -147,6 +155,9 @@ def make_list(
         uplift=uplift,
         explain=_explainer(model, features, reasons),
     )
+    if uplift is not None:
+        result.effect_note = uplift.describe()
+    return result
 
 
 def _explainer(
@@ -207,6 +218,8 @@ def summary_lines(wl: WinbackList) -> list[str]:
         "offer effects: "
         + (", ".join(f"{o} {s}" for o, s in sorted(wl.effect_sources.items())) or "none priced")
     )
+    if wl.effect_note:
+        lines.append(f"  learned by the {wl.effect_note}")
     left_out = ", ".join(f"{n:,} {why}" for why, n in wl.excluded.items() if n)
     if left_out:
         lines.append(f"left out: {left_out}")

@@ -76,6 +76,14 @@ class PolicySettings(_Frozen):
     #: Share of the selected customers held out as a random control group (no offer).
     control_share: float = Field(default=0.1, ge=0, lt=1)
     seed: int = 0
+    #: How offer effects are learned from campaign history (serving/uplift.py): ``r`` (an
+    #: R-learner, linear in risk and redemption propensity: few parameters, for the faint
+    #: effects of real campaigns), ``x`` or ``t`` (LightGBM per arm: for strong effects that
+    #: attributes carry, on many contacts).
+    uplift_learner: Literal["r", "t", "x"] = "r"
+    #: Event types that show a customer is still there (visits, sessions, app opens), counted
+    #: with orders in the uplift outcome: a sparse buyer still visiting is not lost.
+    uplift_activity_events: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _unique_offer_names(self) -> PolicySettings:

@@ -28,8 +28,30 @@ The time rule
     learned from the days whose windows closed by the first held-out day, early-stopped on the
     latest of them. The model returned is then refitted the same way on every closed contact.
 
-Learner (LightGBM, ``num_threads=n_jobs``)
-    ``"x"`` (default), the X-learner (Künzel et al., 2019): churn models on control (μ0) and on
+Learners (LightGBM, ``num_threads=n_jobs``)
+    ``"r"`` (default), an R-learner (Robinson's residuals; Nie and Wager, 2021) with an effect of
+    few terms. Two models are cross-fitted over five folds of customers (fixed 200 rounds each):
+    the risk m(x) = P(lost) whatever the arm, and, where transactions carry a discount, the
+    redemption propensity s(x) = P(an order with a discount within 30 days | sent an offer).
+    With z the standardised s, the change in P(lost) an offer makes is linear in 1, m, z, m·z
+    and one shift per offer, its coefficients found by least squares of lost − m(x) on
+    (treated − e) × those terms, e being each send day's treated share. It cannot find effects
+    the two models do not carry, but it needs few contacts for what it can: who redeems what
+    they are sent is who an offer can keep (deal-seekers), and a customer at no risk cannot be
+    kept. ``coefficients`` reports each term with its standard error.
+
+    Measured on the plain world with the ``"everyone"`` campaign programme (every candidate
+    contacted each quarter, 145,000 closed contacts of 60,000 customers over three years), as
+    margin captured by the top 5% of customers by estimate × value against ranking by the true
+    drop-out risk: seeds 1–3 0.91×, 1.54×, 2.66× (Spearman with the true effect 0.37, 0.30,
+    0.35; the gate refused seed 1 and passed 2 and 3); dev seeds 4–6 2.84×, 2.89×, 2.28× (the
+    gate refused seed 4). Without the offer shifts, seeds 1–3 gave 1.65×, 2.46×, 2.69×, but then
+    every offer has the same effect and the policy could only choose the cheapest. The X-learner
+    on the same worlds: dev seeds 4–6 1.17×, 2.81×, 1.72×; seeds 1–3 0.40×, 0.16×, 1.00×. On
+    the targeted programme (below) the R-learner reached 0.08× and 0.00× (dev seeds 4, 5) where
+    X lost 2.01× and 1.60× risk's margin; the gate refused both learners there.
+
+    ``"x"``, the X-learner (Künzel et al., 2019): churn models on control (μ0) and on
     treated contacts (μ1), then regressions of the imputed effects μ0(x) − y of treated and
     y − μ1(x) of control contacts (τ1, τ0), blended by the treated share e: e·τ0 + (1 − e)·τ1.
     With a 20% control, μ0 rests on few contacts; the blend leans on τ0, whose imputation uses
@@ -43,34 +65,34 @@ Learner (LightGBM, ``num_threads=n_jobs``)
     In an earlier version of that world T pooled reached 1.69×, 2.05×, 1.33× and X per offer
     2.13×, 3.32×, 1.78×, worse on held-out Qini with twice the boosters, so offers are pooled.
 
-    Without the attribute (the plain world), the response class shows in behaviour — responders
-    redeem offers and take promotions, sleeping dogs rarely open email (features/simulate.py) —
-    and the features carry it: on the contacts, the redemption share, discount share and email
-    opens have Spearman 0.06 (most contacts have no earlier offer to judge), 0.28 and 0.16 with
-    τ; a classifier trained on the truth recovers the class from the features well enough that
-    its posterior × the true risk × value would capture 5.2× risk's margin (seed 2). Yet no
-    learner tried learns it from the outcomes of 28,000 contacts, 5,600 of them control; the
-    effect it must find is small (0.0035 on average, about 0.03 between the groups the features
-    tell apart) against a loss rate of 0.42. Measured, captured margin as a multiple of risk's
-    (Spearman with the true effect): X default, seeds 1–3: −4.08× (0.08), −0.72× (0.02),
-    −1.21× (0.06). Seed 2, effect models regularised (leaves / min_data_in_leaf / learning
-    rate / λ2): 4/500/0.02/50 0.12× (0.06), 7/300/0.02/20 −0.17× (0.05), 3/1000/0.03/100
-    −0.79× (0.05), 4/2000/0.01/100 −7.26× (0.09); T-learner 4/1000/0.02/100, seeds 1–3:
-    −2.17×, −1.93×, −2.89× (0.08–0.09); effect models restricted to the offer, discount and
-    email features (seed 2) −0.41× (regularised) and −0.47× (default); the contacts' P(lost) as a
-    feature of the effect models (a prognostic score) −1.49×, −0.14×, −1.01×; even the
-    truth-trained class posterior handed over as an attribute −1.31×, −3.11×, −0.37×
-    (Spearman 0.02–0.08); outside this module, a logistic model of P(lost) with the treatment
-    interacting with the offer, discount and email features over a LightGBM risk offset (Lo's
-    "true lift" form, L2 penalty 100) 1.32×, 0.88×, −0.07× (0.12, 0.03, 0.07); an R-learner
-    (Robinson's residuals on 5-fold cross-fitted P(lost), the effect linear in that risk and in
-    a redemption propensity learned from the treated contacts' discounted orders within 30
-    days, four coefficients by least squares) −0.11×, 3.22×, 0.46× (0.26, 0.16, 0.20): the
-    best ranking and the least stable, each coefficient within 1.5 standard errors of zero.
-    Ranked by estimate × value, a list reaches for the valuable customers, and sleeping dogs
-    (premium, low risk) are among them: the positive Spearman does not survive the weighting
-    (even the true risk × value captures less than the true risk alone: 970, −5,590, −3,820
-    against 7,810, 8,000, 8,650). None of these changes the default.
+    Without the attribute (the plain world, targeted programme), the response class shows in
+    behaviour — responders redeem offers and take promotions, sleeping dogs rarely open email
+    (features/simulate.py) — and the features carry it: on the contacts, the redemption share,
+    discount share and email opens have Spearman 0.06 (most contacts have no earlier offer to
+    judge), 0.28 and 0.16 with τ; a classifier trained on the truth recovers the class from the
+    features well enough that its posterior × the true risk × value would capture 5.2× risk's margin
+    (seed 2). Yet no learner tried learns it from the outcomes of 28,000 contacts, 5,600 of them
+    control; the effect it must find is small (0.0035 on average, about 0.03 between the groups the
+    features tell apart) against a loss rate of 0.42. Measured, captured margin as a multiple of
+    risk's (Spearman with the true effect): X default, seeds 1–3: −4.08× (0.08), −0.72× (0.02),
+    −1.21× (0.06). Seed 2, effect models regularised (leaves / min_data_in_leaf / learning rate /
+    λ2): 4/500/0.02/50 0.12× (0.06), 7/300/0.02/20 −0.17× (0.05), 3/1000/0.03/100 −0.79× (0.05),
+    4/2000/0.01/100 −7.26× (0.09); T-learner 4/1000/0.02/100, seeds 1–3: −2.17×, −1.93×, −2.89×
+    (0.08–0.09); effect models restricted to the offer, discount and email features (seed 2) −0.41×
+    (regularised) and −0.47× (default); the contacts' P(lost) as a feature of the effect models (a
+    prognostic score) −1.49×, −0.14×, −1.01×; even the truth-trained class posterior handed over as
+    an attribute −1.31×, −3.11×, −0.37× (Spearman 0.02–0.08); outside this module, a logistic model
+    of P(lost) with the treatment interacting with the offer, discount and email features over a
+    LightGBM risk offset (Lo's "true lift" form, L2 penalty 100) 1.32×, 0.88×, −0.07× (0.12, 0.03,
+    0.07); an R-learner (Robinson's residuals on 5-fold cross-fitted P(lost), the effect linear in
+    that risk and in a redemption propensity learned from the treated contacts' discounted orders
+    within 30 days, four coefficients by least squares) −0.11×, 3.22×, 0.46× (0.26, 0.16, 0.20): the
+    best ranking and the least stable, each coefficient within 1.5 standard errors of zero. Ranked
+    by estimate × value, a list reaches for the valuable customers, and sleeping dogs (premium, low
+    risk) are among them: the positive Spearman does not survive the weighting (even the true risk ×
+    value captures less than the true risk alone: 970, −5,590, −3,820 against 7,810, 8,000, 8,650).
+    These were measured while X was the default; the R-learner became it once the randomised
+    programme showed that five times the contacts let it learn.
 
 The evidence gate
     Noise sold as effects is worse than an assumed effect: ranked by a noisy estimate times
@@ -83,7 +105,12 @@ The evidence gate
     (lower bounds −0.0065, −0.0009, −0.0003). And it is no guarantee: the Qini judges the
     ranking of the contacts, not of the whole base weighted by value, and it passed models
     that lose margin there (the T-learner on seed 2, bound 0.0008; the handed-over posterior on
-    all three seeds, bounds 0.0030–0.0061).
+    all three seeds, bounds 0.0030–0.0061). On the randomised programme it passed the R-learner
+    on four of six worlds (bounds 0.0011–0.0026) and refused seeds 1 and 4 (−0.0016, −0.0010),
+    where it captured 0.91× and 2.84× risk's margin. Tried instead and not adopted: the slope of
+    the best linear predictor of the effect on the held-out days (Chernozhukov et al., 2018),
+    which weighs the estimates' size and removes the risk's part of the outcome; it passed and
+    refused the same worlds.
 
 Evaluation (no fitting, no tuning on held-out contacts)
     Lives in :mod:`serving.uplift_metrics` (Qini, AUUC, and targeting against known true effects)
@@ -92,6 +119,7 @@ Evaluation (no fitting, no tuning on held-out contacts)
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -121,8 +149,15 @@ from serving.uplift_metrics import (
 )
 from training.models import ColumnMismatchError
 
-Learner = Literal["t", "x"]
+Learner = Literal["r", "t", "x"]
+LEARNERS: tuple[Learner, ...] = ("r", "t", "x")
 KEYS = ("customer_id", "as_of")
+#: An order with a discount within this many days of a send counts as redeeming the offer.
+REDEMPTION_DAYS = 30
+#: Cross-fitting folds of the R-learner's risk and redemption models (customers kept together).
+FOLDS = 5
+#: Boosting rounds of each of those models: they are fitted without a stopping set.
+NUISANCE_ROUNDS = 200
 #: Features the effect is never learned from: campaigns come a few times a year, so a calendar
 #: month tells campaigns apart (and fits each one's noise), not customers.
 EXCLUDED_FEATURES = frozenset({"as_of_month"})
@@ -179,6 +214,32 @@ def uplift_contacts(
         ORDER BY k.as_of, k.customer_id""",
         params,
     ).df()[columns]
+
+
+def _redeemed(dataset: Dataset, contacts: pd.DataFrame, horizon_days: int) -> _Array | None:
+    """Per contact, 1.0 if an order with a discount followed within ``REDEMPTION_DAYS``.
+
+    The window ends with the contact's outcome window at the latest, so a closed contact never
+    reads past ``as_of``. None without a ``discount`` column: then nothing tells redemptions
+    from other orders.
+    """
+    if not dataset.has("transactions", "discount") or contacts.empty:
+        return None
+    orders = prepare_orders(dataset)
+    days = min(REDEMPTION_DAYS, 2 * horizon_days)
+    sent = contacts[["customer_id", "as_of"]].assign(row=np.arange(len(contacts)))
+    dataset.con.register("_winback_sent_df", sent)
+    try:
+        flags = dataset.con.execute(
+            f"""SELECT CAST(EXISTS (SELECT 1 FROM {orders} o WHERE o.customer_id = k.customer_id
+                       AND o.is_order AND o.discount > 0 AND o."timestamp" >= k.as_of
+                       AND o."timestamp" < k.as_of + INTERVAL {days} DAY) AS DOUBLE)
+                       AS redeemed
+                FROM _winback_sent_df k ORDER BY k.row"""
+        ).df()
+    finally:
+        dataset.con.unregister("_winback_sent_df")
+    return flags["redeemed"].to_numpy(dtype=np.float64)
 
 
 def _latest_days(days: pd.Series, share: float, among: Sequence[pd.Timestamp]) -> list[Any]:
@@ -246,11 +307,9 @@ class _Boosting:
     seed: int = 0
     n_jobs: int = 1
 
-    def train(
-        self, objective: str, data: tuple[pd.DataFrame, _Array], stop: tuple[pd.DataFrame, _Array]
-    ) -> lgb.Booster:
-        """One booster on ``data``, early-stopped on ``stop`` (the latest send days)."""
-        params = {
+    def params(self, objective: str) -> dict[str, Any]:
+        """LightGBM parameters for ``objective``."""
+        return {
             "objective": objective,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
@@ -266,6 +325,12 @@ class _Boosting:
             "force_col_wise": True,
             "verbosity": -1,
         }
+
+    def train(
+        self, objective: str, data: tuple[pd.DataFrame, _Array], stop: tuple[pd.DataFrame, _Array]
+    ) -> lgb.Booster:
+        """One booster on ``data``, early-stopped on ``stop`` (the latest send days)."""
+        params = self.params(objective)
         train = lgb.Dataset(data[0], data[1])
         valid = lgb.Dataset(stop[0], stop[1], reference=train)
         booster = lgb.train(
@@ -277,6 +342,11 @@ class _Boosting:
         )
         best = booster.best_iteration or booster.current_iteration()
         return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+
+    def train_rounds(self, objective: str, data: tuple[pd.DataFrame, _Array]) -> lgb.Booster:
+        """One booster on ``data`` with ``NUISANCE_ROUNDS`` rounds and no stopping set."""
+        dataset = lgb.Dataset(data[0], data[1])
+        return lgb.train(self.params(objective), dataset, num_boost_round=NUISANCE_ROUNDS)
 
 
 @dataclass(frozen=True)
@@ -351,6 +421,122 @@ def _learn(
     return _Learned(learner, per_offer, treated_share, boosters)
 
 
+def _basis(
+    risk: _Array,
+    propensity: _Array | None,
+    scale: tuple[float, float],
+    offer: npt.NDArray[Any],
+    offers: Sequence[str],
+) -> _Array:
+    """The R-learner's terms: 1, m, z, m·z (z the standardised propensity), one shift per offer."""
+    ones = np.ones_like(risk)
+    terms = [ones, risk]
+    if propensity is not None:
+        z = (propensity - scale[0]) / scale[1]
+        terms += [z, risk * z]
+    terms += [(offer == name).astype(np.float64) for name in offers[1:]]
+    return np.column_stack(terms)
+
+
+def _terms(offers: Sequence[str], with_propensity: bool) -> list[str]:
+    names = ["intercept", "risk", *(["propensity", "risk × propensity"] if with_propensity else [])]
+    return [*names, *(f"offer {name}" for name in offers[1:])]
+
+
+@dataclass(frozen=True)
+class _RLearned:
+    """A fitted R-learner: the reduction in P(lost) is linear in a few terms of two models.
+
+    ``risk`` is m(x) = P(lost) whatever the arm; ``propensity`` s(x) = P(a discounted order
+    within ``REDEMPTION_DAYS`` | sent an offer), None without discounts in the data; ``scale``
+    standardises s. ``coefficients`` holds each term's estimate and standard error (effects on
+    P(lost), so a negative estimate means the offer keeps more customers).
+    """
+
+    offers: tuple[str, ...]
+    risk: lgb.Booster
+    propensity: lgb.Booster | None
+    scale: tuple[float, float]
+    coefficients: pd.DataFrame
+
+    def effect(self, data: pd.DataFrame, offer: str) -> _Array:
+        """Estimated reduction in P(lost) for encoded rows ``data`` if sent ``offer``."""
+        if data.empty:
+            return np.zeros(0)
+        rows = _no_offer(data)
+        risk = np.asarray(self.risk.predict(rows), dtype=np.float64)
+        propensity = (
+            None
+            if self.propensity is None
+            else np.asarray(self.propensity.predict(rows), dtype=np.float64)
+        )
+        sent = np.full(len(data), offer, dtype=object)
+        phi = _basis(risk, propensity, self.scale, sent, self.offers)
+        return -(phi @ self.coefficients["estimate"].to_numpy())
+
+
+def _folds(customers: pd.Series) -> npt.NDArray[np.int64]:
+    """A stable fold per customer, so one customer's contacts never sit on both sides."""
+    hashes = [zlib.crc32(str(c).encode()) for c in customers]
+    return np.asarray(hashes, dtype=np.int64) % FOLDS
+
+
+def _learn_r(
+    boosting: _Boosting,
+    offers: Sequence[str],
+    x: pd.DataFrame,
+    contacts: pd.DataFrame,
+    redeemed: _Array | None,
+    rows: _Mask,
+) -> _RLearned:
+    """Fit the R-learner (Robinson's residuals, Nie and Wager 2021) on the ``rows`` contacts.
+
+    Risk and propensity are cross-fitted over ``FOLDS`` folds of customers; the effect's few
+    coefficients come from least squares of the risk residual on (treated − e) × the terms, e
+    being each send day's treated share.
+    """
+    data = _no_offer(x[rows].reset_index(drop=True))
+    mine = contacts[rows].reset_index(drop=True)
+    lost = mine["lost"].to_numpy(dtype=np.float64)
+    sent = mine["treated"].to_numpy(dtype=bool)
+    offer = mine["offer"].to_numpy(dtype=object)
+    share = mine.groupby("as_of")["treated"].transform("mean").to_numpy(dtype=np.float64)
+    redeem = None if redeemed is None else redeemed[rows]
+    fold = _folds(mine["customer_id"])
+    risk, propensity = np.zeros(len(mine)), None if redeem is None else np.zeros(len(mine))
+    for k in range(FOLDS):
+        train, test = fold != k, fold == k
+        if not test.any():
+            continue
+        risk[test] = boosting.train_rounds("binary", (data[train], lost[train])).predict(data[test])
+        if propensity is not None and redeem is not None:
+            treated = train & sent
+            model = boosting.train_rounds("binary", (data[treated], redeem[treated]))
+            propensity[test] = model.predict(data[test])
+    scale = (0.0, 1.0)
+    if propensity is not None:
+        scale = (float(propensity.mean()), float(propensity.std()) or 1.0)
+    design = (sent - share)[:, None] * _basis(risk, propensity, scale, offer, offers)
+    target = lost - risk
+    beta, *_ = np.linalg.lstsq(design, target, rcond=None)
+    residual = target - design @ beta
+    spread = float(residual @ residual) / max(len(target) - design.shape[1], 1)
+    errors = np.sqrt(np.clip(np.diag(np.linalg.pinv(design.T @ design)) * spread, 0.0, None))
+    coefficients = pd.DataFrame(
+        {"estimate": beta, "std_error": errors},
+        index=pd.Index(_terms(offers, propensity is not None), name="term"),
+    )
+    return _RLearned(
+        offers=tuple(offers),
+        risk=boosting.train_rounds("binary", (data, lost)),
+        propensity=(
+            None if redeem is None else boosting.train_rounds("binary", (data[sent], redeem[sent]))
+        ),
+        scale=scale,
+        coefficients=coefficients,
+    )
+
+
 # --- the model ------------------------------------------------------------------------------------
 
 
@@ -377,7 +563,33 @@ class UpliftModel:
     last_send_day: datetime
     plan: FeaturePlan
     _encoding: _Encoding = field(repr=False)
-    _learned: _Learned = field(repr=False)
+    _learned: _Learned | _RLearned = field(repr=False)
+
+    @property
+    def coefficients(self) -> pd.DataFrame | None:
+        """The R-learner's terms with estimate and standard error; None for ``t`` and ``x``."""
+        if isinstance(self._learned, _RLearned):
+            return self._learned.coefficients.copy()
+        return None
+
+    def describe(self) -> str:
+        """One line on how the effects were learned and how well they held out."""
+        held = self.evaluation.loc["all"]
+        line = (
+            f"{self.learner.upper()}-learner on {self.contacts['closed']:,} contacts sent up to "
+            f"{self.last_send_day:%Y-%m-%d}; held-out Qini {held['qini']:.4f} (95% lower bound "
+            f"{self.qini_lower:.4f})"
+        )
+        terms = self.coefficients
+        if terms is not None and "propensity" in terms.index:
+            # A negative change in P(lost) is customers kept: say it the way round users read.
+            kept = -terms.loc["propensity"]
+            line += (
+                f"; an offer keeps {100 * kept['estimate']:+.2f} ± {100 * kept['std_error']:.2f} "
+                "percentage points more of the customers per standard deviation of their "
+                "redemption propensity"
+            )
+        return line
 
     @property
     def feature_names(self) -> list[str]:
@@ -417,7 +629,7 @@ def fit_uplift(
     horizon_days: int,
     plan: FeaturePlan | None = None,
     *,
-    learner: Learner = "x",
+    learner: Learner = "r",
     per_offer: bool = False,
     activity_events: Sequence[str] = (),
     holdout_share: float = 0.25,
@@ -438,6 +650,8 @@ def fit_uplift(
     ``activity_events`` are event types that show a customer is still there (see the module
     docstring); ``min_control`` is the fewest control contacts worth learning from.
     """
+    if learner not in LEARNERS:
+        raise UpliftError(f"learner must be one of {list(LEARNERS)}, got {learner!r}")
     cutoff = to_utc_naive(as_of)
 
     def skip(reason: str) -> None:
@@ -478,7 +692,11 @@ def fit_uplift(
     offers = tuple(sorted(contacts["offer"][fit].unique()))
     boosting = _Boosting(seed=seed, n_jobs=n_jobs)
 
-    def fitted(rows: _Mask) -> _Learned:
+    redeemed = _redeemed(dataset, contacts, horizon_days) if learner == "r" else None
+
+    def fitted(rows: _Mask) -> _Learned | _RLearned:
+        if learner == "r":
+            return _learn_r(boosting, offers, x, contacts, redeemed, rows)
         # Early stopping watches the latest send days of the rows learned from.
         stop = days.isin(_latest_days(days, stopping_share, days[rows].unique())).to_numpy()
         return _learn(boosting, learner, per_offer, offers, x, contacts, rows & ~stop, rows & stop)
@@ -523,6 +741,7 @@ def fit_uplift(
 
 
 __all__ = [
+    "LEARNERS",
     "UpliftError",
     "UpliftModel",
     "auuc",

@@ -107,6 +107,10 @@ def test_the_summary_counts_add_up(winback_list) -> None:
     lines = summary_lines(winback_list)
     assert lines[0].startswith("win-back list as of 2024-11-01")
     assert any("expected margin saved" in line for line in lines)
+    # Assumed effects only here; a list from learned ones says how they were learned.
+    assert not any("learned by" in line for line in lines)
+    noted = replace(winback_list, effect_note="R-learner on 9 contacts")
+    assert "  learned by the R-learner on 9 contacts" in summary_lines(noted)
 
 
 def test_the_summary_page_has_every_section_and_works_offline(winback_list, tmp_path) -> None:

@@ -1,13 +1,17 @@
-"""Offer effects from campaign history: outcome, learner, time rule, evidence gate, metrics.
+"""Offer effects from campaign history: outcome, learners, time rule, evidence gate, metrics.
 
 The synthetic world knows every customer's true effect, and its response class shows in
 behaviour: responders redeem offers and take promotions, sleeping dogs shun email
-(features/simulate.py). The features carry that (past redemptions, discount share, email
-opens), yet from the 28,000 contacts of 60,000 customers no learner tried ranks customers by
-effect better than risk does (measured: serving/uplift.py). The *informed* world below therefore
-gives the model the hidden response τ as a customer attribute, a stand-in for real data whose
-attributes carry the effect strongly; the same world with the treatment shuffled among the
-contacts, which leaves no effect in the data, shows what the gate refuses.
+(features/simulate.py). Two worlds judge the learners:
+
+- the *randomised programme* world, whose campaigns contact every candidate (145,000 closed
+  contacts of 60,000 customers): the default R-learner, gate included, against risk targeting;
+- the *informed* world, targeted campaigns (28,000 contacts) with the hidden response τ given
+  as a customer attribute, a stand-in for real data whose attributes carry the effect strongly:
+  the X-learner; and the same world with the treatment shuffled among the contacts, which
+  leaves no effect in the data, shows what the gate refuses.
+
+On the targeted world without the attribute no learner tried beats risk (serving/uplift.py).
 """
 
 from __future__ import annotations
@@ -70,16 +74,30 @@ def informed():
     dataset = _dataset(world, customers)
     plan = plan_features(dataset, FEATURES, until=END)
     model = fit_uplift(
-        dataset, END, HORIZON, plan, activity_events=ACTIVITY, require_evidence=False
+        dataset, END, HORIZON, plan, learner="x", activity_events=ACTIVITY, require_evidence=False
     )
     assert model is not None
     return world, dataset, model
 
 
 @pytest.fixture(scope="module")
-def comparison(informed):
+def randomised():
+    """60,000 customers over three years, every candidate contacted; the gate is on."""
+    world = simulate(60_000, START, END, seed=2, campaign_programme="everyone")
+    dataset = _dataset(world)
+    plan = plan_features(dataset, FEATURES, until=END)
+    reasons: list[str] = []
+    model = fit_uplift(
+        dataset, END, HORIZON, plan, activity_events=ACTIVITY, on_skip=reasons.append
+    )
+    assert model is not None, reasons
+    return world, dataset, model
+
+
+def _compare(
+    world: SyntheticWorld, dataset: Dataset, model: UpliftModel
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Who the list could target at END, what each rule scores them, and the truth."""
-    world, dataset, model = informed
     features = build_features(dataset, END, plan=model.plan)
     pool = features[features["days_since_last_order"] <= 365].reset_index(drop=True)
     truth = world.ground_truth.set_index("customer_id").loc[pool["customer_id"]]
@@ -92,6 +110,43 @@ def comparison(informed):
     scores = {"uplift": effect * value, "risk": risk, "risk_x_value": risk * value}
     table = targeting_comparison(true_uplift, value, scores, budget_contacts=len(pool) // 20)
     return table.set_index("rule"), effect, true_uplift
+
+
+@pytest.fixture(scope="module")
+def comparison(informed):
+    return _compare(*informed)
+
+
+def test_on_a_randomised_programme_the_default_learner_beats_risk_targeting(randomised) -> None:
+    """The policy's own path: default R-learner, gate on; 5% of customers contacted.
+
+    Measured, captured margin as a multiple of the true risk's: seeds 1-3 0.91× (refused by
+    the gate), 1.54×, 2.66× (this test uses seed 2); dev seeds 4-6 2.84× (refused), 2.89×,
+    2.28×. Spearman with the true effect 0.30-0.39.
+    """
+    world, dataset, model = randomised
+    table, effect, true_uplift = _compare(world, dataset, model)
+    captured = table["captured"]
+    assert model.learner == "r"
+    assert captured["uplift"] >= 1.3 * captured["risk"]
+    assert captured["uplift"] <= captured["oracle"]
+    assert captured["random"] < min(captured["risk"], captured["uplift"])
+    assert spearmanr(effect, true_uplift).statistic > 0.2
+
+
+def test_the_r_learner_finds_offers_work_on_those_who_redeem_them(randomised) -> None:
+    """Its coefficients read as a finding: the offer keeps more of those who redeem offers."""
+    _, _, model = randomised
+    terms = model.coefficients
+    assert terms is not None
+    assert list(terms.index[:4]) == ["intercept", "risk", "propensity", "risk × propensity"]
+    # Measured (seed 2): -0.0114 ± 0.0034 on P(lost) per standard deviation of propensity.
+    propensity = terms.loc["propensity"]
+    assert propensity["estimate"] < -2 * propensity["std_error"]
+    assert model.contacts["closed"] > 100_000
+    line = model.describe()
+    assert line.startswith(f"R-learner on {model.contacts['closed']:,} contacts sent up to ")
+    assert "held-out Qini" in line and "an offer keeps +" in line  # measured +1.14 ± 0.34
 
 
 def test_the_outcome_measures_the_effect_the_churn_label_inflates(informed) -> None:
@@ -175,8 +230,8 @@ def test_with_the_treatment_shuffled_the_gate_refuses(informed) -> None:
     frames["campaigns"] = frames["campaigns"].assign(treated=shuffled)
     reasons: list[str] = []
     refused = fit_uplift(
-        load_dataset(frames=frames), END, HORIZON, model.plan, activity_events=ACTIVITY,
-        on_skip=reasons.append,
+        load_dataset(frames=frames), END, HORIZON, model.plan, learner=model.learner,
+        activity_events=ACTIVITY, on_skip=reasons.append,
     )  # fmt: skip
     assert refused is None
     assert len(reasons) == 1
@@ -259,6 +314,27 @@ def test_too_few_contacts_mean_no_model(small_world) -> None:
     reason = _reason({t: getattr(small_world, t) for t in TABLES})
     assert "too few contacts" in reason
     assert "at least 300 control contacts" in reason
+
+
+def test_an_unknown_learner_is_refused_by_name(small_world) -> None:
+    with pytest.raises(UpliftError, match="learner must be one of"):
+        fit_uplift(_dataset(small_world), END, HORIZON, learner="z")  # type: ignore[arg-type]
+
+
+def test_without_discounts_the_r_learner_leaves_out_the_propensity(small_world) -> None:
+    """No discount column: nothing tells a redemption from any order, so the effect is in risk."""
+    frames = {t: getattr(small_world, t) for t in TABLES}
+    frames["transactions"] = small_world.transactions.drop(columns="discount")
+    model = fit_uplift(
+        load_dataset(frames=frames), END, HORIZON, min_control=20, require_evidence=False
+    )
+    assert model is not None and model.coefficients is not None
+    assert "propensity" not in model.coefficients.index
+    assert {"intercept", "risk"} <= set(model.coefficients.index)
+    x_model = fit_uplift(
+        _dataset(small_world), END, HORIZON, learner="x", min_control=20, require_evidence=False
+    )
+    assert x_model is not None and x_model.coefficients is None
 
 
 def test_the_model_refuses_an_unknown_offer_and_missing_features(small_world) -> None:
