@@ -583,9 +583,9 @@ class UpliftModel:
         terms = self.coefficients
         if terms is not None and "propensity" in terms.index:
             # A negative change in P(lost) is customers kept: say it the way round users read.
-            kept = -terms.loc["propensity"]
+            kept, error = -terms.loc["propensity", "estimate"], terms.loc["propensity", "std_error"]
             line += (
-                f"; an offer keeps {100 * kept['estimate']:+.2f} ± {100 * kept['std_error']:.2f} "
+                f"; an offer keeps {100 * kept:+.2f} ± {100 * error:.2f} "
                 "percentage points more of the customers per standard deviation of their "
                 "redemption propensity"
             )
