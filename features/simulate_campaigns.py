@@ -86,6 +86,7 @@ def _select(
     score = pop.hazard[candidates] * rng.lognormal(0.0, 0.5, candidates.size)
     score *= np.where(lapsed[candidates], 3.0, 1.0)
     pct = (np.argsort(np.argsort(score)) + 0.5) / candidates.size
+    # Drawn in either programme, so the stream, and a seed's targeted world, stays the same.
     chosen = rng.random(candidates.size) < 0.05 + 0.6 * pct**3
     return candidates if programme == "everyone" else candidates[chosen]
 

@@ -109,6 +109,7 @@ def build_list(
         excluded=candidates.excluded,
         effect_sources=sources,
         settings=settings,
+        effect_note=uplift.describe() if uplift is not None else "",
     )
     result.figures = list_figures(result)
     result.frame = chosen[list(LIST_COLUMNS)]
@@ -144,7 +145,7 @@ def make_list(
         activity_events=settings.uplift_activity_events,
         on_skip=on_skip,
     )
-    result = build_list(
+    return build_list(
         dataset,
         scores,
         features,
@@ -155,9 +156,6 @@ def make_list(
         uplift=uplift,
         explain=_explainer(model, features, reasons),
     )
-    if uplift is not None:
-        result.effect_note = uplift.describe()
-    return result
 
 
 def _explainer(

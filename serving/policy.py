@@ -68,6 +68,10 @@ class EffectModel(Protocol):
         """Absolute reduction in the probability of churning, per row of ``features``."""
         ...
 
+    def describe(self) -> str:
+        """One line on how the effects were learned, for the list's summary."""
+        ...
+
 
 @dataclass
 class Candidates:

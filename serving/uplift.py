@@ -470,8 +470,8 @@ class _RLearned:
             if self.propensity is None
             else np.asarray(self.propensity.predict(rows), dtype=np.float64)
         )
-        sent = np.full(len(data), offer, dtype=object)
-        phi = _basis(risk, propensity, self.scale, sent, self.offers)
+        offered = np.full(len(data), offer, dtype=object)
+        phi = _basis(risk, propensity, self.scale, offered, self.offers)
         return -(phi @ self.coefficients["estimate"].to_numpy())
 
 
