@@ -25,8 +25,7 @@ import time
 from pathlib import Path
 
 import duckdb
-
-from features import (
+from winback.features import (
     DataSettings,
     FeatureSettings,
     SourceSettings,
@@ -35,8 +34,8 @@ from features import (
     plan_features,
     write_features,
 )
-from features.builder import set_cutoffs
-from features.simulate import simulate, write_world
+from winback.features.builder import set_cutoffs
+from winback.synthetic import simulate, write_world
 
 AS_OF = "2024-12-01"
 RFM = """

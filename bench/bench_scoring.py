@@ -66,7 +66,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
-from features import (
+from winback.features import (
     DataSettings,
     EngineSettings,
     LabelSettings,
@@ -74,15 +74,14 @@ from features import (
     build_features,
     build_snapshots,
     load_dataset,
-    simulate,
-    write_world,
 )
-from features.chunks import FeatureChunks
-from serving.model import load_model
-from serving.scoring import score
-from training.bundle import BUNDLE_FILE, ModelBundle
-from training.models import ChurnModel
-from training.pipeline import TrainingSettings, train_models
+from winback.features.chunks import FeatureChunks
+from winback.serving.model import load_model
+from winback.serving.scoring import score
+from winback.synthetic import simulate, write_world
+from winback.training.bundle import BUNDLE_FILE, ModelBundle
+from winback.training.models import ChurnModel
+from winback.training.pipeline import TrainingSettings, train_models
 
 AS_OF = "2024-12-01"
 START, END = "2023-01-01", "2025-01-01"
@@ -195,18 +194,18 @@ def _child_reference(args: argparse.Namespace) -> dict[str, Any]:
 #: ``bundle`` and ``churn`` are the served model's objects, ``FeatureChunks`` the class; the rest
 #: are modules.
 PARTS = (
-    ("checks (inputs, column types)", "serving.scoring", "check_inputs", 0),
-    ("checks (inputs, column types)", "serving.scoring", "check_types", 0),
+    ("checks (inputs, column types)", "winback.serving.scoring", "check_inputs", 0),
+    ("checks (inputs, column types)", "winback.serving.scoring", "check_types", 0),
     ("features: one DuckDB build (model's plan)", "FeatureChunks", "__init__", 0),
     ("features: chunks read into pandas", "FeatureChunks", "_read", 0),
-    ("build_segments", "serving.scoring", "build_segments", 0),
-    ("reason_reference (percentiles)", "serving.scoring", "reason_reference", 0),
+    ("build_segments", "winback.serving.scoring", "build_segments", 0),
+    ("reason_reference (percentiles)", "winback.serving.scoring", "reason_reference", 0),
     ("bundle.predict (every model)", "bundle", "predict", 0),
-    ("reason_codes", "serving.scoring", "reason_codes", 0),
-    ("top_contributions (SHAP + top 3)", "serving.reasons", "top_contributions", 1),
+    ("reason_codes", "winback.serving.scoring", "reason_codes", 0),
+    ("top_contributions (SHAP + top 3)", "winback.serving.reasons", "top_contributions", 1),
     ("ChurnModel.contributions", "churn", "contributions", 2),
     ("LightGBM pred_contrib (encoded)", "churn", "_contrib", 3),
-    ("reasons_json", "serving.scoring", "reasons_json", 0),
+    ("reasons_json", "winback.serving.scoring", "reasons_json", 0),
 )
 
 

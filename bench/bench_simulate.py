@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
-from features.simulate import simulate, write_world
+from winback.synthetic import simulate, write_world
 
 
 def _peak_rss_gb() -> float:

@@ -7,7 +7,7 @@ Builds a synthetic snapshot table once (cached in --work): ``--rows`` training r
 table (counts, skewed amounts, recencies, ratios, missing values for customers without events),
 the cutoff's calendar month (1–12), 4 text categorical columns (some missing) and a churn label
 with real signal (a non-linear function of the latent customer state, a season, plus noise).
-Synthetic numpy, not features.simulate: it is built in seconds and has the same width and
+Synthetic numpy, not winback.synthetic: it is built in seconds and has the same width and
 column types.
 
 Then, each in a fresh child process (this script re-invoked with ``--child plain|ours``, peak RSS
@@ -52,7 +52,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
-from training.models import ChurnModel
+from winback.training.models import ChurnModel
 
 N_FLOAT = 130
 LATENT = 8

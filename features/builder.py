@@ -18,12 +18,15 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+from winback.common.errors import SettingsError
+from winback.common.output import write_query
+from winback.common.timestamps import to_utc_naive
 
 # Imported for their side effect: each module registers its feature families.
-from features import campaign_exposure, engagement, profile, rfm  # noqa: F401
-from features.campaign_exposure import REDEMPTION_DAYS
-from features.dataset import Dataset
-from features.definitions import (
+from winback.features import campaign_exposure, engagement, profile, rfm  # noqa: F401
+from winback.features.campaign_exposure import REDEMPTION_DAYS
+from winback.features.dataset import Dataset
+from winback.features.definitions import (
     FAMILIES,
     MONEY_TYPE,
     WEEK_US,
@@ -36,10 +39,8 @@ from features.definitions import (
     sql_identifier,
     window_us,
 )
-from features.engagement import event_partials
-from features.errors import SettingsError
-from features.output import write_query
-from features.settings import FeatureSettings
+from winback.features.engagement import event_partials
+from winback.features.settings import FeatureSettings
 
 ORDERS_TABLE = "_winback_orders"
 CUTOFFS_TABLE = "_winback_cutoffs"
@@ -98,19 +99,6 @@ def _feature(document: dict[str, Any]) -> Feature:
         family = family_of(document["family"])
         document = {**document, "risk": family.risk if family is not None else None}
     return Feature(**document)
-
-
-def to_utc_naive(moment: date | datetime | str | pd.Timestamp) -> datetime:
-    """A cutoff as a naive UTC datetime; a date (or date string) means its UTC midnight."""
-    try:
-        ts = pd.Timestamp(moment)
-    except (ValueError, TypeError) as exc:
-        raise SettingsError(f"cannot read {moment!r} as a date; use YYYY-MM-DD") from exc
-    if ts is pd.NaT:
-        raise SettingsError(f"cannot read {moment!r} as a date; use YYYY-MM-DD")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.to_pydatetime()
 
 
 def plan_features(
@@ -445,6 +433,5 @@ __all__ = [
     "plan_features",
     "prepare_orders",
     "set_cutoffs",
-    "to_utc_naive",
     "write_features",
 ]

@@ -12,7 +12,7 @@ can see, then lies before ``as_of``.
 
 from __future__ import annotations
 
-from features.definitions import DAY_US, feature, in_window, window_us
+from winback.features.definitions import DAY_US, feature, in_window, window_us
 
 #: Days after an offer in which an order with a discount counts as redeeming it. Offers are
 #: redeemed within days in practice; a month is the window a marketer would report on.

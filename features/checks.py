@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
-
-from features.column_checks import (
+from winback.common.errors import SettingsError
+from winback.features.column_checks import (
     column_sql,
     double_sql,
     family,
@@ -27,12 +27,11 @@ from features.column_checks import (
     literal,
     text_sql,
 )
-from features.contract import CLEAN_TYPES, SCHEMA, TablePlan
-from features.errors import SettingsError
-from features.readers import ROW, RawTable
-from features.rejects import collect_rejects, no_rejects
-from features.row_checks import check_rows
-from features.settings import SourceSettings, TableName
+from winback.features.contract import CLEAN_TYPES, SCHEMA, TablePlan
+from winback.features.readers import ROW, RawTable
+from winback.features.rejects import collect_rejects, no_rejects
+from winback.features.row_checks import check_rows
+from winback.features.settings import SourceSettings, TableName
 
 
 @dataclass(frozen=True)

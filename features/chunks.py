@@ -19,9 +19,8 @@ from datetime import date, datetime
 from types import TracebackType
 
 import pandas as pd
-
-from features.builder import FeaturePlan, feature_sql, set_cutoffs
-from features.dataset import Dataset
+from winback.features.builder import FeaturePlan, feature_sql, set_cutoffs
+from winback.features.dataset import Dataset
 
 _POSITION = "_winback_position"
 _numbers = itertools.count()

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from features.contract import MAX_YEAR, MIN_YEAR, MONEY_LIMIT, ContractColumn
-from features.readers import FIELDS, RawTable
-from features.settings import SourceSettings
+from winback.features.contract import MAX_YEAR, MIN_YEAR, MONEY_LIMIT, ContractColumn
+from winback.features.readers import FIELDS, RawTable
+from winback.features.settings import SourceSettings
 
 #: A date at the start of a text value, as the 'date_exists' check and its message read it.
 DATE_RE = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"

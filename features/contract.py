@@ -41,9 +41,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from features.errors import DataContractError, SettingsError
-from features.readers import RawTable
-from features.settings import CONTRACT_COLUMNS, SourceSettings, TableName
+from winback.common.errors import DataContractError, SettingsError
+from winback.features.readers import RawTable
+from winback.features.settings import CONTRACT_COLUMNS, SourceSettings, TableName
 
 Kind = Literal["id", "timestamp", "number", "money", "text", "bool"]
 

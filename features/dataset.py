@@ -22,8 +22,7 @@ from datetime import datetime
 
 import duckdb
 import pandas as pd
-
-from features.settings import TableName
+from winback.features.settings import TableName
 
 
 @dataclass(frozen=True)

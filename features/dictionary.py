@@ -7,10 +7,9 @@ so the dictionary cannot drift from what the builder computes.
 from __future__ import annotations
 
 import pandas as pd
-
-from features.builder import FeaturePlan
-from features.definitions import FAMILIES, Feature
-from features.settings import FeatureSettings
+from winback.features.builder import FeaturePlan
+from winback.features.definitions import FAMILIES, Feature
+from winback.features.settings import FeatureSettings
 
 #: ``risk_when``: ``high`` or ``low`` where the definition says which values signal churn risk
 #: (see :data:`features.definitions.Risk`), else empty.

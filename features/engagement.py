@@ -13,7 +13,7 @@ beyond RFM.
 
 from __future__ import annotations
 
-from features.definitions import (
+from winback.features.definitions import (
     DAY_US,
     feature,
     in_previous_window,

@@ -24,11 +24,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-
-from features.builder import CUTOFFS_TABLE, prepare_orders
-from features.dataset import Dataset
-from features.definitions import MONEY_TYPE, money, window_us
-from features.settings import LabelSettings
+from winback.features.builder import CUTOFFS_TABLE, prepare_orders
+from winback.features.dataset import Dataset
+from winback.features.definitions import MONEY_TYPE, money, window_us
+from winback.features.settings import LabelSettings
 
 KEYS_TABLE = "_winback_label_keys"
 

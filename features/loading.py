@@ -20,13 +20,18 @@ from typing import Literal
 
 import duckdb
 import pandas as pd
-
-from features.checks import check_table
-from features.contract import TablePlan, plan_table
-from features.dataset import REJECT_COLUMNS, Dataset, TableReport
-from features.errors import DataContractError, DataSourceError, SettingsError
-from features.readers import RawTable, read_frame, read_source, release
-from features.settings import TABLES, DataSettings, EngineSettings, SourceSettings, TableName
+from winback.common.errors import DataContractError, DataSourceError, SettingsError
+from winback.features.checks import check_table
+from winback.features.contract import TablePlan, plan_table
+from winback.features.dataset import REJECT_COLUMNS, Dataset, TableReport
+from winback.features.readers import RawTable, read_frame, read_source, release
+from winback.features.settings import (
+    TABLES,
+    DataSettings,
+    EngineSettings,
+    SourceSettings,
+    TableName,
+)
 
 OnBadRows = Literal["stop", "quarantine"]
 #: Problems listed in a stop message after the first one.

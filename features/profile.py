@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from features.definitions import DAY_US, feature
+from winback.features.definitions import DAY_US, feature
 
 
 @feature("tenure_days", unit="days", source="customers", kind="derived")

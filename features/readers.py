@@ -29,10 +29,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-
-from features.arrow_tables import frame_to_arrow
-from features.errors import DataContractError, DataSourceError
-from features.settings import SourceSettings, TableName
+from winback.common.arrow_tables import frame_to_arrow
+from winback.common.errors import DataContractError, DataSourceError
+from winback.features.settings import SourceSettings, TableName
 
 #: Row number column of every raw relation (spreadsheet row for CSV, 1-based otherwise).
 ROW = "__winback_row"

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
-
-from features.column_checks import DATE_RE, ident, literal
-from features.contract import MAX_YEAR, MIN_YEAR, MONEY_LIMIT, SCHEMA, TablePlan
-from features.dataset import REJECT_COLUMNS
-from features.readers import EXTRA, FIELDS, ROW, RawTable
-from features.settings import SourceSettings
+from winback.features.column_checks import DATE_RE, ident, literal
+from winback.features.contract import MAX_YEAR, MIN_YEAR, MONEY_LIMIT, SCHEMA, TablePlan
+from winback.features.dataset import REJECT_COLUMNS
+from winback.features.readers import EXTRA, FIELDS, ROW, RawTable
+from winback.features.settings import SourceSettings
 
 _ISO_EXAMPLE = "expected ISO 8601 such as 2024-03-01 or 2024-03-01T12:30:00+02:00"
 

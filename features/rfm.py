@@ -14,7 +14,7 @@ the engine adds rows up.
 
 from __future__ import annotations
 
-from features.definitions import (
+from winback.features.definitions import (
     DAY_S,
     DAY_US,
     feature,

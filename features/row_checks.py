@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-
-from features.column_checks import literal
-from features.contract import TablePlan
+from winback.features.column_checks import literal
+from winback.features.contract import TablePlan
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,10 @@ need_attention, about_to_sleep, at_risk, cant_lose, hibernating).
 from __future__ import annotations
 
 import pandas as pd
-
-from features.builder import prepare_orders
-from features.dataset import Dataset
-from features.definitions import DAY_S, DAY_US, money, window_us
-from features.settings import SegmentSettings
+from winback.features.builder import prepare_orders
+from winback.features.dataset import Dataset
+from winback.features.definitions import DAY_S, DAY_US, money, window_us
+from winback.features.settings import SegmentSettings
 
 KEYS_TABLE = "_winback_segment_keys"
 SEGMENT_COLUMNS = (

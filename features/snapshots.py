@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-
-from features.builder import FeaturePlan, build_features, plan_features, to_utc_naive
-from features.dataset import Dataset
-from features.errors import WinbackError
-from features.labels import build_labels
-from features.settings import FeatureSettings, LabelSettings, SnapshotSettings
+from winback.common.errors import WinbackError
+from winback.common.timestamps import to_utc_naive
+from winback.features.builder import FeaturePlan, build_features, plan_features
+from winback.features.dataset import Dataset
+from winback.features.labels import build_labels
+from winback.features.settings import FeatureSettings, LabelSettings, SnapshotSettings
 
 _FREQ = {"week": "W-MON", "month": "MS", "quarter": "QS"}
 

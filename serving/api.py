@@ -39,11 +39,11 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from features import Dataset, FeatureSettings, SegmentSettings, WinbackError, build_features
-from features import build_segments as build_segment_rows
-from features.snapshots import data_end
-from serving.api_schemas import (
+from winback.common import WinbackError
+from winback.features import Dataset, FeatureSettings, SegmentSettings, build_features
+from winback.features import build_segments as build_segment_rows
+from winback.features.snapshots import data_end
+from winback.serving.api_schemas import (
     ErrorResponse,
     FeaturesRequest,
     FeaturesResponse,
@@ -62,11 +62,11 @@ from serving.api_schemas import (
     ScoresRequest,
     ScoresResponse,
 )
-from serving.lists import WinbackList, build_list, summary_lines
-from serving.model import ServedModel, load_model
-from serving.policy import EffectModel
-from serving.reasons import reason_codes, reason_reference
-from serving.scoring import (
+from winback.serving.lists import WinbackList, build_list, summary_lines
+from winback.serving.model import ServedModel, load_model
+from winback.serving.policy import EffectModel
+from winback.serving.reasons import reason_codes, reason_reference
+from winback.serving.scoring import (
     SEGMENT_OUTPUTS,
     check_inputs,
     check_types,
@@ -74,8 +74,8 @@ from serving.scoring import (
     score_columns,
     score_table,
 )
-from serving.settings import ApiSettings, PolicySettings, ScoringSettings
-from serving.uplift import fit_uplift
+from winback.serving.settings import ApiSettings, PolicySettings, ScoringSettings
+from winback.serving.uplift import fit_uplift
 
 #: The environment variable holding the bearer token of the customer-level endpoints.
 TOKEN_ENV = "WINBACK_API_TOKEN"

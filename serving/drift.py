@@ -17,11 +17,10 @@ from typing import Any, Literal
 import mlflow
 import numpy as np
 import pandas as pd
-
-from features.builder import to_utc_naive
-from serving.settings import DriftSettings
-from training.reference import PSI_COLUMNS, ReferenceProfile
-from training.tracking import log_frame, log_metrics_prefixed
+from winback.common.timestamps import to_utc_naive
+from winback.serving.settings import DriftSettings
+from winback.training.reference import PSI_COLUMNS, ReferenceProfile
+from winback.training.tracking import log_frame, log_metrics_prefixed
 
 Status = Literal["ok", "warn", "alert"]
 #: Statuses from harmless to serious.

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-
-from features import Dataset, LabelSettings, WinbackError, build_labels
-from features.snapshots import data_end
-from training.metrics import classification_metrics, reliability_table
+from winback.common import WinbackError
+from winback.features import Dataset, LabelSettings, build_labels
+from winback.features.snapshots import data_end
+from winback.training.metrics import classification_metrics, reliability_table
 
 Z_95 = 1.959963984540054
 

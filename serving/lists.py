@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from features import Dataset, FeatureSettings
-from serving.model import ServedModel
-from serving.policy import (
+from winback.common.figures import new_figure, save_figure
+from winback.common.html import escape, key_figures, number, page, png_uri, section, table
+from winback.features import Dataset, FeatureSettings
+from winback.serving.model import ServedModel
+from winback.serving.policy import (
     LIST_COLUMNS,
     EffectModel,
     best_offers,
@@ -24,12 +25,10 @@ from serving.policy import (
     recently_contacted,
     select,
 )
-from serving.reasons import reason_reference
-from serving.scoring import explain
-from serving.settings import PolicySettings
-from serving.uplift import fit_uplift
-from training.html import escape, key_figures, number, page, png_uri, section, table
-from training.plots import new_figure, save_figure
+from winback.serving.reasons import reason_reference
+from winback.serving.scoring import explain
+from winback.serving.settings import PolicySettings
+from winback.serving.uplift import fit_uplift
 
 
 @dataclass

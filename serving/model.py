@@ -10,10 +10,9 @@ from pathlib import Path
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-
-from features import WinbackError
-from training.bundle import BUNDLE_FILE, ModelBundle
-from training.models import ModelFileError
+from winback.common import WinbackError
+from winback.training.bundle import BUNDLE_FILE, ModelBundle
+from winback.training.models import ModelFileError
 
 # MLflow warns about its own type hints when pyfunc is first imported; see training.registry.
 with warnings.catch_warnings():

@@ -15,8 +15,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
-
-from features import DataSourceError, write_frame
+from winback.common import DataSourceError, write_frame
 
 _URL = re.compile(r"^[a-z][a-z0-9+]*://")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")

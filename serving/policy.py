@@ -36,9 +36,8 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
-
-from features import Dataset
-from serving.settings import Offer, PolicySettings
+from winback.features import Dataset
+from winback.serving.settings import Offer, PolicySettings
 
 #: Columns of the win-back list, in order (DESIGN.md), then the reasons as plain text and the
 #: list's cutoff (which ``winback evaluate`` reads).

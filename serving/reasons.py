@@ -34,8 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from serving.reason_sentences import (
+from winback.serving.reason_sentences import (
     ENTRY_COLUMNS,
     NO_CONTEXT,
     OWN_USUAL,
@@ -44,9 +43,9 @@ from serving.reason_sentences import (
     parse_entry,
     renderer,
 )
-from training.bundle import ModelBundle
-from training.explain import top_contributions
-from training.pipeline import CALENDAR_INPUTS
+from winback.training.bundle import ModelBundle
+from winback.training.explain import top_contributions
+from winback.training.pipeline import CALENDAR_INPUTS
 
 #: Keys of one reason in :meth:`Reason.to_dict` and :func:`reasons_json`, in order.
 REASON_KEYS = ("feature", "value", "contribution", "sentence")

@@ -16,20 +16,14 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
-
-from features import (
-    Dataset,
-    FeatureSettings,
-    SegmentSettings,
-    WinbackError,
-    build_segments,
-)
-from features.builder import to_utc_naive
-from features.chunks import FeatureChunks
-from features.definitions import family_of
-from serving.model import ServedModel
-from serving.reasons import reason_codes, reason_reference, reasons_json, reference_stride
-from training.periods import value_columns
+from winback.common import WinbackError
+from winback.common.timestamps import to_utc_naive
+from winback.features import Dataset, FeatureSettings, SegmentSettings, build_segments
+from winback.features.chunks import FeatureChunks
+from winback.features.definitions import family_of
+from winback.serving.model import ServedModel
+from winback.serving.reasons import reason_codes, reason_reference, reasons_json, reference_stride
+from winback.training.periods import value_columns
 
 #: Columns of the scores table, in order (value periods follow the model's ``periods``).
 SCORE_KEYS = ("customer_id", "as_of")

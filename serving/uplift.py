@@ -67,7 +67,7 @@ Learners (LightGBM, ``num_threads=n_jobs``)
 
     Without the attribute (the plain world, targeted programme), the response class shows in
     behaviour — responders redeem offers and take promotions, sleeping dogs rarely open email
-    (features/simulate.py) — and the features carry it: on the contacts, the redemption share,
+    (synthetic/world.py) — and the features carry it: on the contacts, the redemption share,
     discount share and email opens have Spearman 0.06 (most contacts have no earlier offer to
     judge), 0.28 and 0.16 with τ; a classifier trained on the truth recovers the class from the
     features well enough that its posterior × the true risk × value would capture 5.2× risk's margin
@@ -129,17 +129,11 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-
-from features import (
-    Dataset,
-    FeaturePlan,
-    FeatureSettings,
-    WinbackError,
-    build_features,
-    plan_features,
-)
-from features.builder import prepare_orders, to_utc_naive
-from serving.uplift_metrics import (
+from winback.common import WinbackError
+from winback.common.timestamps import to_utc_naive
+from winback.features import Dataset, FeaturePlan, FeatureSettings, build_features, plan_features
+from winback.features.builder import prepare_orders
+from winback.serving.uplift_metrics import (
     auuc,
     evaluate_uplift,
     qini_coefficient,
@@ -147,7 +141,7 @@ from serving.uplift_metrics import (
     qini_lower_bound,
     targeting_comparison,
 )
-from training.models import ColumnMismatchError
+from winback.training.models import ColumnMismatchError
 
 Learner = Literal["r", "t", "x"]
 LEARNERS: tuple[Learner, ...] = ("r", "t", "x")

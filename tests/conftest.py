@@ -16,8 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from datetime import datetime
 
 import pytest
-
-from features import SyntheticWorld, simulate
+from winback.synthetic import SyntheticWorld, simulate
 
 
 @pytest.fixture(scope="session")

@@ -29,8 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.special import hyp2f1
-
-from training.baselines import BGNBD_PARAMS, GAMMA_GAMMA_PARAMS, SUMMARY_COLUMNS, BgNbdBaseline
+from winback.training.baselines import (
+    BGNBD_PARAMS,
+    GAMMA_GAMMA_PARAMS,
+    SUMMARY_COLUMNS,
+    BgNbdBaseline,
+)
 
 #: Feature columns a BTYD summary is read from.
 BTYD_INPUTS = (

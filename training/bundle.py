@@ -13,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from features import FeaturePlan, FeatureSettings, describe_features
-from training.btyd import BTYD_COLUMNS, BTYD_DESCRIPTIONS, BtydFeatures
-from training.calibration import Calibrator
-from training.models import ChurnModel, CountModel, ModelFileError, SpendModel
-from training.periods import PeriodModels, value_columns
-from training.reference import ReferenceProfile
+from winback.features import FeaturePlan, FeatureSettings, describe_features
+from winback.training.btyd import BTYD_COLUMNS, BTYD_DESCRIPTIONS, BtydFeatures
+from winback.training.calibration import Calibrator
+from winback.training.models import ChurnModel, CountModel, ModelFileError, SpendModel
+from winback.training.periods import PeriodModels, value_columns
+from winback.training.reference import ReferenceProfile
 
 BUNDLE_FILE = "bundle.json"
 BUNDLE_VERSION = 2

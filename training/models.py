@@ -32,9 +32,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
-
-from features.errors import WinbackError
-from training.levels import fit_offsets
+from winback.common.errors import WinbackError
+from winback.training.levels import fit_offsets
 
 _FORMAT = "winback-lightgbm-model"
 _FORMAT_VERSION = 1

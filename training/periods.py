@@ -29,10 +29,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from training.btyd import BtydFeatures
-from training.models import SpendModel
-from training.splits import NotEnoughCutoffsError, TimeSplit, split_cutoffs, split_frame
+from winback.training.btyd import BtydFeatures
+from winback.training.models import SpendModel
+from winback.training.splits import NotEnoughCutoffsError, TimeSplit, split_cutoffs, split_frame
 
 DIRECT, BTYD_DECAY, RETENTION_DECAY = "direct", "btyd_decay", "retention_decay"
 

@@ -15,19 +15,18 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.metrics import mean_tweedie_deviance
-
-from features import Dataset, LabelSettings, Snapshots
-from training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
-from training.btyd import BTYD_COLUMNS, BtydFeatures
-from training.bundle import ModelBundle
-from training.calibration import Calibrator, choose_calibration, compare_calibrators
-from training.intervals import gain_intervals
-from training.metrics import classification_metrics, compare, regression_metrics
-from training.models import ChurnModel, CountModel, SpendModel, SpendObjective
-from training.periods import fit_period_models
-from training.reference import ReferenceProfile
-from training.splits import TimeSplit, split_cutoffs, split_frame
-from training.tuning import TuningResult, tune_churn
+from winback.features import Dataset, LabelSettings, Snapshots
+from winback.training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
+from winback.training.btyd import BTYD_COLUMNS, BtydFeatures
+from winback.training.bundle import ModelBundle
+from winback.training.calibration import Calibrator, choose_calibration, compare_calibrators
+from winback.training.intervals import gain_intervals
+from winback.training.metrics import classification_metrics, compare, regression_metrics
+from winback.training.models import ChurnModel, CountModel, SpendModel, SpendObjective
+from winback.training.periods import fit_period_models
+from winback.training.reference import ReferenceProfile
+from winback.training.splits import TimeSplit, split_cutoffs, split_frame
+from winback.training.tuning import TuningResult, tune_churn
 
 
 class TrainingSettings(BaseModel):

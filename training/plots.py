@@ -17,36 +17,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
-
-from training.metrics import decile_table, gains_curve, reliability_table
+from winback.common.figures import new_figure, save_figure
+from winback.training.metrics import decile_table, gains_curve, reliability_table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 #: Display name of each model, in the order they are drawn; ``ours`` has no column prefix.
 MODEL_NAMES: dict[str, str] = {"ours": "ours (LightGBM)", "rfm": "RFM rules", "bgnbd": "BG/NBD"}
 _COLOURS = {"ours": "#1f5fa8", "rfm": "#d9822b", "bgnbd": "#3a9a5b"}
 _RANDOM = {"color": "#888888", "linestyle": "--", "linewidth": 1.0}
-
-
-def new_figure(width: float, height: float, dpi: int = 100) -> Figure:
-    """A figure drawn by the Agg canvas directly: no pyplot, no global backend, no window."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 (slow; only to plot)
-    from matplotlib.figure import Figure  # noqa: PLC0415
-
-    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def save_figure(figure: Figure, path: Path) -> Path:
-    """Write ``figure`` as a PNG at ``path`` (parents created); the same data, the same bytes."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # No software or date stamp: the same data gives the same bytes.
-    figure.savefig(target, format="png", metadata={"Software": None})
-    return target
 
 
 def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -258,8 +238,6 @@ __all__ = [
     "MODEL_NAMES",
     "decile_plot",
     "gains_plot",
-    "new_figure",
     "reliability_plot",
     "roc_pr_plot",
-    "save_figure",
 ]

@@ -17,8 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-
-from features import WinbackError
+from winback.common import WinbackError
 
 #: Version of the document :meth:`ReferenceProfile.to_dict` writes.
 PROFILE_VERSION = 1

@@ -22,8 +22,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 from mlflow.tracking import MlflowClient
-
-from features.errors import WinbackError
+from winback.common.errors import WinbackError
 
 # MLflow's import-time warning that escapes under warnings-as-errors; see training.tracking.
 _MLFLOW_IMPORT_NOISE = r".*Any type hint is inferred as AnyType"

@@ -17,24 +17,29 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from features.output import atomic_path
-from training.explain import global_importance, importance_plot, shap_summary_plot
-from training.html import breakable, page
-from training.html import escape as _e
-from training.html import number as _number
-from training.html import png_uri as _png_uri
-from training.html import section as _section
-from training.html import table as _table
-from training.metrics import HIGHER_IS_BETTER
-from training.pipeline import (
+from winback.common.html import breakable, page
+from winback.common.html import escape as _e
+from winback.common.html import number as _number
+from winback.common.html import png_uri as _png_uri
+from winback.common.html import section as _section
+from winback.common.html import table as _table
+from winback.common.output import atomic_path
+from winback.training.explain import global_importance, importance_plot, shap_summary_plot
+from winback.training.metrics import HIGHER_IS_BETTER
+from winback.training.pipeline import (
     HEADLINE,
     SPEND_OBJECTIVES,
     TrainResult,
     comparison_table,
     verdict,
 )
-from training.plots import MODEL_NAMES, decile_plot, gains_plot, reliability_plot, roc_pr_plot
+from winback.training.plots import (
+    MODEL_NAMES,
+    decile_plot,
+    gains_plot,
+    reliability_plot,
+    roc_pr_plot,
+)
 
 #: Section ids of the page, in order (``segments`` only when segments are given).
 SECTIONS = ("summary", "comparison", "plots", "features", "segments", "metrics")

@@ -17,8 +17,7 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-
-from features import (
+from winback.features import (
     Dataset,
     FeatureSettings,
     LabelSettings,
@@ -28,17 +27,17 @@ from features import (
     build_segments,
     build_snapshots,
 )
-from training.bundle import ModelBundle
-from training.explain import global_importance, importance_plot, shap_summary_plot
-from training.models import ModelFileError
-from training.pipeline import (
+from winback.training.bundle import ModelBundle
+from winback.training.explain import global_importance, importance_plot, shap_summary_plot
+from winback.training.models import ModelFileError
+from winback.training.pipeline import (
     TrainingSettings,
     TrainResult,
     comparison_table,
     evaluate,
     train_models,
 )
-from training.registry import (
+from winback.training.registry import (
     PromotionDecision,
     PromotionRule,
     apply_promotion,
@@ -47,8 +46,8 @@ from training.registry import (
     load_champion,
     register,
 )
-from training.report import write_report
-from training.tracking import (
+from winback.training.report import write_report
+from winback.training.tracking import (
     TrackingSettings,
     configure,
     git_commit,
@@ -58,7 +57,7 @@ from training.tracking import (
     log_metrics_prefixed,
     log_settings,
 )
-from training.tuning import default_storage
+from winback.training.tuning import default_storage
 
 
 @dataclass

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-
-from features import WinbackError
+from winback.common import WinbackError
 
 
 class NotEnoughCutoffsError(WinbackError, ValueError):

@@ -34,8 +34,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 from mlflow.tracking import MlflowClient
-
-from training.bundle import ModelBundle
+from winback.training.bundle import ModelBundle
 
 # MLflow 3.17 infers schemas for its own agent types when mlflow.pyfunc is first imported and
 # warns about their ``Any`` fields. It means to silence that warning, but under warnings-as-errors
@@ -158,7 +157,7 @@ _MODEL_CODE = '''"""winback's pyfunc model: the bundle in the model's artifacts,
 
 import mlflow
 
-from training.tracking import WinbackPyfunc
+from winback.training.tracking import WinbackPyfunc
 
 mlflow.models.set_model(WinbackPyfunc())
 '''

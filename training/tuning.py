@@ -45,9 +45,8 @@ from typing import Any
 import lightgbm as lgb
 import optuna
 import pandas as pd
-
-from features.errors import WinbackError
-from training.models import SAME_NAME_PARAMS, ChurnModel, _labels
+from winback.common.errors import WinbackError
+from winback.training.models import SAME_NAME_PARAMS, ChurnModel, _labels
 
 #: ``ChurnModel`` keyword arguments fixed during tuning (the rest of the budget is an argument).
 _FIXED = {"bagging_freq": 1}

@@ -27,28 +27,6 @@ from mlflow.exceptions import MlflowException
 from rich.console import Console
 from rich.text import Text
 
-from features import (
-    Dataset,
-    WinbackError,
-    build_features,
-    build_segments,
-    build_snapshots,
-    describe_features,
-    load_dataset,
-    load_summary,
-    plan_features,
-    simulate,
-    write_features,
-    write_frame,
-    write_quarantine,
-    write_world,
-)
-from features.builder import to_utc_naive
-from training.pipeline import comparison_table
-from training.pipeline import verdict as baseline_verdict
-from training.registry import promote
-from training.run import train_and_register
-from training.tracking import TrackingSettings, configure, recent_runs
 from winback import __version__
 from winback.cli_help import EXAMPLES, ROOT_EPILOG
 from winback.cli_inputs import (
@@ -57,7 +35,27 @@ from winback.cli_inputs import (
     check_output_file,
     check_reachable,
 )
+from winback.common import WinbackError, write_frame
+from winback.common.timestamps import to_utc_naive
+from winback.features import (
+    Dataset,
+    build_features,
+    build_segments,
+    build_snapshots,
+    describe_features,
+    load_dataset,
+    load_summary,
+    plan_features,
+    write_features,
+    write_quarantine,
+)
 from winback.settings import Settings, load_settings, project_root
+from winback.synthetic import simulate, write_world
+from winback.training.pipeline import comparison_table
+from winback.training.pipeline import verdict as baseline_verdict
+from winback.training.registry import promote
+from winback.training.run import train_and_register
+from winback.training.tracking import TrackingSettings, configure, recent_runs
 
 app = typer.Typer(
     name="winback",

@@ -10,10 +10,10 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from features import WinbackError
-from features.builder import to_utc_naive
-from features.output import FORMATS, output_format
-from serving.output import is_database_url
+from winback.common import WinbackError
+from winback.common.output import FORMATS, output_format
+from winback.common.timestamps import to_utc_naive
+from winback.serving.output import is_database_url
 
 #: Seconds to wait for an MLflow server to accept a connection before calling it unreachable.
 CONNECT_TIMEOUT = 5.0

@@ -16,16 +16,6 @@ import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from features import Dataset, WinbackError, load_dataset
-from features.builder import to_utc_naive
-from features.snapshots import data_end
-from serving.drift import DriftReport, drift_report, log_drift
-from serving.evaluate import evaluate_list
-from serving.lists import make_list, summary_lines, write_list_summary
-from serving.model import ServedModel, load_model
-from serving.output import is_database_url, write_output
-from serving.scoring import score
-from training.tracking import configure
 from winback.cli import (
     BadOpt,
     CaOpt,
@@ -44,7 +34,18 @@ from winback.cli import (
 )
 from winback.cli_help import EXAMPLES
 from winback.cli_inputs import check_date, check_output_target
+from winback.common import WinbackError
+from winback.common.timestamps import to_utc_naive
+from winback.features import Dataset, load_dataset
+from winback.features.snapshots import data_end
+from winback.serving.drift import DriftReport, drift_report, log_drift
+from winback.serving.evaluate import evaluate_list
+from winback.serving.lists import make_list, summary_lines, write_list_summary
+from winback.serving.model import ServedModel, load_model
+from winback.serving.output import is_database_url, write_output
+from winback.serving.scoring import score
 from winback.settings import Settings, project_root
+from winback.training.tracking import configure
 
 AsOfOpt = Annotated[
     str | None,
@@ -372,7 +373,7 @@ def serve_cmd(
     """
     import uvicorn  # noqa: PLC0415 (only this command needs the server)
 
-    from serving.api import create_app  # noqa: PLC0415
+    from winback.serving.api import create_app  # noqa: PLC0415
 
     settings = _settings(config, transactions, events, customers, campaigns)
     configure(_tracking_settings(settings), project_root(settings))

@@ -19,14 +19,14 @@ import pandas as pd
 import typer
 from mlflow.entities import Run
 
-from features import WinbackError
-from training.pipeline import comparison_table
-from training.pipeline import verdict as baseline_verdict
-from training.tracking import TRAINING_TAG, TrainingRun, latest_training_run
 from winback.cli import ConfigOpt, _tracking_settings, app, out
 from winback.cli_help import EXAMPLES
 from winback.cli_inputs import check_config
+from winback.common import WinbackError
 from winback.settings import Settings, load_settings, project_root
+from winback.training.pipeline import comparison_table
+from winback.training.pipeline import verdict as baseline_verdict
+from winback.training.tracking import TRAINING_TAG, TrainingRun, latest_training_run
 
 #: Rows of the comparison shown, with which direction is better.
 KEY_FIGURES = {

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from features.errors import SettingsError
-from features.settings import (
+from winback.common.errors import SettingsError
+from winback.features.settings import (
     CONTRACT_COLUMNS,
     TABLES,
     DataSettings,
@@ -26,9 +26,9 @@ from features.settings import (
     SourceSettings,
     TableName,
 )
-from serving.settings import ApiSettings, DriftSettings, PolicySettings, ScoringSettings
-from training.pipeline import TrainingSettings
-from training.tracking import TrackingSettings
+from winback.serving.settings import ApiSettings, DriftSettings, PolicySettings, ScoringSettings
+from winback.training.pipeline import TrainingSettings
+from winback.training.tracking import TrackingSettings
 
 _SOURCE_OPTIONS = set(SourceSettings.model_fields) - {"columns"}
 _SECTIONS: dict[str, type[BaseModel]] = {

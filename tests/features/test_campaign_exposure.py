@@ -6,8 +6,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-
-from features import FeatureSettings, build_features, load_dataset
+from winback.features import FeatureSettings, build_features, load_dataset
 
 T = datetime(2024, 6, 1)
 REDEMPTION = ["offers_redeemed_lifetime", "offer_redemption_share"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
-
-from features import FeatureSettings, build_features, load_dataset, plan_features
-from features.chunks import FeatureChunks
+from winback.features import FeatureSettings, build_features, load_dataset, plan_features
+from winback.features.chunks import FeatureChunks
 
 TABLES = ("transactions", "events", "customers", "campaigns")
 

@@ -8,11 +8,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-
-from features.dataset import REJECT_COLUMNS, Dataset
-from features.errors import DataContractError, DataSourceError, SettingsError
-from features.loading import load_dataset, load_summary, write_quarantine
-from features.settings import DataSettings, SourceSettings
+from winback.common.errors import DataContractError, DataSourceError, SettingsError
+from winback.features.dataset import REJECT_COLUMNS, Dataset
+from winback.features.loading import load_dataset, load_summary, write_quarantine
+from winback.features.settings import DataSettings, SourceSettings
 
 HEADER = "customer_id,timestamp,amount,order_id\n"
 

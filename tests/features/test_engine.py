@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
-from features import EngineSettings, load_dataset
+from winback.features import EngineSettings, load_dataset
 
 
 def _tx() -> pd.DataFrame:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
+from winback.common.timestamps import to_utc_naive
+from winback.features import FeatureSettings, build_features, load_dataset, plan_features
 
-from features import FeatureSettings, build_features, load_dataset, plan_features
-from features.builder import to_utc_naive
 from tests.features.naive import naive_features
 from tests.strategies import histories
 

@@ -7,8 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
-
-from features import LabelSettings, build_labels, load_dataset
+from winback.features import LabelSettings, build_labels, load_dataset
 
 T = datetime(2024, 4, 1)
 H30 = LabelSettings(horizon_days=30, periods=2, decline_threshold=0.5)

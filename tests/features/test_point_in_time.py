@@ -11,8 +11,8 @@ from datetime import datetime
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from winback.features import FeatureSettings, build_features, build_segments, load_dataset
 
-from features import FeatureSettings, build_features, build_segments, load_dataset
 from tests.strategies import future_records, histories
 
 FEATURES = FeatureSettings(windows_days=(7, 30, 90), trend_weeks=4)

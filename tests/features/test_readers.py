@@ -11,10 +11,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-
-from features.errors import DataContractError, DataSourceError
-from features.loading import load_dataset
-from features.settings import DataSettings, SourceSettings
+from winback.common.errors import DataContractError, DataSourceError
+from winback.features.loading import load_dataset
+from winback.features.settings import DataSettings, SourceSettings
 
 
 def frame() -> pd.DataFrame:

@@ -6,9 +6,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
-
-from features import SegmentSettings, build_features, build_segments, load_dataset
-from features.segments import RFM_SEGMENTS
+from winback.features import SegmentSettings, build_features, build_segments, load_dataset
+from winback.features.segments import RFM_SEGMENTS
 
 T = datetime(2024, 7, 1)
 

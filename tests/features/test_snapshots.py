@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
-
-from features import (
+from winback.features import (
     FeatureSettings,
     LabelSettings,
     SnapshotSettings,
@@ -15,7 +14,7 @@ from features import (
     load_dataset,
     snapshot_calendar,
 )
-from features.snapshots import NotEnoughHistoryError
+from winback.features.snapshots import NotEnoughHistoryError
 
 LABELS = LabelSettings(horizon_days=60, periods=3)
 

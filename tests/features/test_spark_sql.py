@@ -6,9 +6,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
-
-from features import FeatureSettings, load_dataset, plan_features
-from features.builder import feature_sql, set_cutoffs
+from winback.features import FeatureSettings, load_dataset, plan_features
+from winback.features.builder import feature_sql, set_cutoffs
 
 
 @pytest.fixture(scope="module")

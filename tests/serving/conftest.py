@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
-from features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
-from serving.model import load_model
-from serving.scoring import score
-from training.pipeline import TrainingSettings, train_models
+from winback.features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
+from winback.serving.model import load_model
+from winback.serving.scoring import score
+from winback.training.pipeline import TrainingSettings, train_models
 
 TABLES = ("transactions", "events", "customers", "campaigns")
 FAST = TrainingSettings(n_estimators=150, learning_rate=0.1, n_jobs=1, bgnbd_baseline=False)

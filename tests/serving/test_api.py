@@ -15,9 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-
-import serving.scoring as scoring_module
-from features import (
+import winback.serving.scoring as scoring_module
+from winback.features import (
     Dataset,
     LabelSettings,
     SegmentSettings,
@@ -25,13 +24,13 @@ from features import (
     build_snapshots,
     load_dataset,
 )
-from features.snapshots import data_end
-from serving.api import TOKEN_ENV, create_app
-from serving.model import ServedModel, load_model
-from serving.scoring import score, score_columns
-from serving.settings import ApiSettings, PolicySettings, ScoringSettings
-from training.bundle import BUNDLE_FILE, ModelBundle
-from training.pipeline import TrainingSettings, train_models
+from winback.features.snapshots import data_end
+from winback.serving.api import TOKEN_ENV, create_app
+from winback.serving.model import ServedModel, load_model
+from winback.serving.scoring import score, score_columns
+from winback.serving.settings import ApiSettings, PolicySettings, ScoringSettings
+from winback.training.bundle import BUNDLE_FILE, ModelBundle
+from winback.training.pipeline import TrainingSettings, train_models
 
 # Starlette 1.x announces its move from httpx to httpx2 when the test client is imported; the
 # client works with httpx, which the dev extra installs.
@@ -272,7 +271,7 @@ def test_an_unexpected_failure_is_a_json_500_without_internals(
 
     # Fault injection: a failure deep inside scoring, where no user error is expected.
     monkeypatch.setattr(scoring_module, "reason_codes", broken)
-    with caplog.at_level(logging.ERROR, logger="serving.api"):
+    with caplog.at_level(logging.ERROR, logger="winback.serving.api"):
         response = client.post("/scores", json={"customer_ids": ["C0000001"]}, headers=token)
     message = _error(response, 500, "internal_error")
     assert "secret" not in response.text and "incident" in message

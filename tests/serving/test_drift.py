@@ -13,12 +13,12 @@ import pytest
 from mlflow.tracking import MlflowClient, fluent
 from mlflow.tracking._model_registry import utils as registry_utils
 from mlflow.tracking._tracking_service import utils as tracking_utils
-
-from features import SyntheticWorld, build_features, load_dataset
-from serving.drift import REPORT_COLUMNS, DriftReport, drift_report, log_drift, status_of
-from serving.settings import DriftSettings
-from training.reference import ProfileError, ReferenceProfile
-from training.tracking import TrackingSettings, configure
+from winback.features import build_features, load_dataset
+from winback.serving.drift import REPORT_COLUMNS, DriftReport, drift_report, log_drift, status_of
+from winback.serving.settings import DriftSettings
+from winback.synthetic import SyntheticWorld
+from winback.training.reference import ProfileError, ReferenceProfile
+from winback.training.tracking import TrackingSettings, configure
 
 KEYS = ("customer_id", "as_of")
 EARLY, LATE = datetime(2024, 3, 1), datetime(2024, 12, 1)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from features import LabelSettings, load_dataset
-from serving.evaluate import HorizonNotPassedError, evaluate_list
+from winback.features import LabelSettings, load_dataset
+from winback.serving.evaluate import HorizonNotPassedError, evaluate_list
 
 TABLES = ("transactions", "events", "customers", "campaigns")
 LABELS = LabelSettings(horizon_days=90)

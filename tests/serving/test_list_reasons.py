@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from serving.lists import make_list
-from serving.scoring import score
-from serving.settings import PolicySettings
+from winback.serving.lists import make_list
+from winback.serving.scoring import score
+from winback.serving.settings import PolicySettings
 
 from .conftest import AS_OF, SCORED_AT
 

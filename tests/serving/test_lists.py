@@ -13,10 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image
-
-from serving.lists import build_list, summary_lines, write_list_summary
-from serving.policy import LIST_COLUMNS
-from serving.settings import PolicySettings
+from winback.serving.lists import build_list, summary_lines, write_list_summary
+from winback.serving.policy import LIST_COLUMNS
+from winback.serving.settings import PolicySettings
 
 AS_OF = datetime(2024, 11, 1)
 PNG_URI = "data:image/png;base64,"

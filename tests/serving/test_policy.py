@@ -7,9 +7,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
-
-from features import load_dataset
-from serving.policy import (
+from winback.features import load_dataset
+from winback.serving.policy import (
     best_offers,
     budget_curve,
     by_return,
@@ -17,7 +16,7 @@ from serving.policy import (
     recently_contacted,
     select,
 )
-from serving.settings import Offer, PolicySettings
+from winback.serving.settings import Offer, PolicySettings
 
 
 def customers(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -9,17 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
-from features import (
+from winback.features import (
     FeatureSettings,
     LabelSettings,
     SnapshotSettings,
     build_snapshots,
     load_dataset,
 )
-from features.builder import FeaturePlan
-from features.simulate import SyntheticWorld
-from serving.reasons import (
+from winback.features.builder import FeaturePlan
+from winback.serving.reasons import (
     NOT_REASONS,
     REASON_KEYS,
     REFERENCE_COLUMNS,
@@ -31,9 +29,10 @@ from serving.reasons import (
     reasons_text,
     sentence,
 )
-from training.bundle import ModelBundle
-from training.models import ChurnModel, CountModel, SpendModel
-from training.pipeline import TrainingSettings, train_models
+from winback.synthetic import SyntheticWorld
+from winback.training.bundle import ModelBundle
+from winback.training.models import ChurnModel, CountModel, SpendModel
+from winback.training.pipeline import TrainingSettings, train_models
 
 LABELS = LabelSettings(horizon_days=90)
 FAST = TrainingSettings(
@@ -293,7 +292,7 @@ def test_features_left_out_of_reasons_give_way_to_the_next_strongest(
     firsts = pd.Series([found[0].feature for found in reasons if found])
     common = firsts.value_counts().index[0]
     assert (firsts == common).sum() > 10
-    monkeypatch.setattr("serving.reasons.NOT_REASONS", (common,))
+    monkeypatch.setattr("winback.serving.reasons.NOT_REASONS", (common,))
     without = reason_codes(bundle, rows, dictionary, reference=reference)
     for before, after in zip(reasons, without, strict=True):
         assert common not in [r.feature for r in after]

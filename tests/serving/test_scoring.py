@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from winback.common import DataSourceError
+from winback.features import load_dataset
+from winback.serving.model import ModelLoadError, load_model
+from winback.serving.output import write_output
+from winback.serving.scoring import SignatureMismatchError, score, score_columns
 
-from features import DataSourceError, load_dataset
-from serving.model import ModelLoadError, load_model
-from serving.output import write_output
-from serving.scoring import SignatureMismatchError, score, score_columns
 from tests.serving.conftest import AS_OF, SCORED_AT, TABLES
 
 

@@ -2,7 +2,7 @@
 
 The synthetic world knows every customer's true effect, and its response class shows in
 behaviour: responders redeem offers and take promotions, sleeping dogs shun email
-(features/simulate.py). Two worlds judge the learners:
+(synthetic/world.py). Two worlds judge the learners:
 
 - the *randomised programme* world, whose campaigns contact every candidate (145,000 closed
   contacts of 60,000 customers): the default R-learner, gate included, against risk targeting;
@@ -23,28 +23,26 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
-
-from features import (
+from winback.features import (
     Dataset,
     FeatureSettings,
     LabelSettings,
-    SyntheticWorld,
     build_features,
     build_labels,
     load_dataset,
     plan_features,
-    simulate,
 )
-from features.simulate_campaigns import OFFER_STRENGTH, OFFERS
-from serving.uplift import UpliftError, UpliftModel, fit_uplift, uplift_contacts
-from serving.uplift_metrics import (
+from winback.serving.uplift import UpliftError, UpliftModel, fit_uplift, uplift_contacts
+from winback.serving.uplift_metrics import (
     auuc,
     qini_coefficient,
     qini_curve,
     qini_lower_bound,
     targeting_comparison,
 )
-from training.models import ColumnMismatchError
+from winback.synthetic import SyntheticWorld, simulate
+from winback.synthetic.campaigns import OFFER_STRENGTH, OFFERS
+from winback.training.models import ColumnMismatchError
 
 TABLES = ("transactions", "events", "customers", "campaigns")
 START, END = datetime(2022, 1, 1), datetime(2025, 1, 1)

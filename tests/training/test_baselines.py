@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
-
-from training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
+from winback.training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
 
 HAS_PYMC_MARKETING = importlib.util.find_spec("pymc_marketing") is not None
 needs_pymc_marketing = pytest.mark.skipif(

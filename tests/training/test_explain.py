@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
-from features import (
+from winback.features import (
     FeatureSettings,
     LabelSettings,
     SnapshotSettings,
@@ -21,8 +20,8 @@ from features import (
     describe_features,
     load_dataset,
 )
-from features.simulate import SyntheticWorld
-from training.explain import (
+from winback.synthetic import SyntheticWorld
+from winback.training.explain import (
     IMPORTANCE_COLUMNS,
     REASON_COLUMNS,
     Direction,
@@ -31,7 +30,7 @@ from training.explain import (
     shap_summary_plot,
     top_contributions,
 )
-from training.models import ChurnModel
+from winback.training.models import ChurnModel
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SMALL: dict[str, Any] = {

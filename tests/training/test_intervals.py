@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from training.intervals import METRICS, gain_intervals
-from training.metrics import classification_metrics, regression_metrics
-from training.pipeline import verdict
+from winback.training.intervals import METRICS, gain_intervals
+from winback.training.metrics import classification_metrics, regression_metrics
+from winback.training.pipeline import verdict
 
 AMOUNTS = ("mae", "spearman", "top_decile_share", "aggregate_error")
 PROBABILITIES = ("roc_auc", "pr_auc", "brier")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from training.levels import fit_offsets
+from winback.training.levels import fit_offsets
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,16 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
-
-from features import LabelSettings, Snapshots, SnapshotSettings, build_snapshots, load_dataset
-from features.simulate import SyntheticWorld
-from training import models
-from training.models import (
+from winback.features import (
+    LabelSettings,
+    Snapshots,
+    SnapshotSettings,
+    build_snapshots,
+    load_dataset,
+)
+from winback.synthetic import SyntheticWorld
+from winback.training import models
+from winback.training.models import (
     ChurnModel,
     ColumnMismatchError,
     CountModel,

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
-from training.bundle import ModelBundle
-from training.metrics import regression_metrics
-from training.periods import BTYD_DECAY, DIRECT, RETENTION_DECAY, value_columns
-from training.pipeline import TrainingSettings, train_models
+from winback.features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
+from winback.training.bundle import ModelBundle
+from winback.training.metrics import regression_metrics
+from winback.training.periods import BTYD_DECAY, DIRECT, RETENTION_DECAY, value_columns
+from winback.training.pipeline import TrainingSettings, train_models
 
 TABLES = ("transactions", "events", "customers", "campaigns")
 FAST = TrainingSettings(n_estimators=300, learning_rate=0.1, n_jobs=1, bgnbd_baseline=False)

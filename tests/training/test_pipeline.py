@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
-from training.bundle import ModelBundle
-from training.pipeline import (
+from winback.features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
+from winback.training.bundle import ModelBundle
+from winback.training.pipeline import (
     CALENDAR_INPUTS,
     HEADLINE,
     SPEND_OBJECTIVES,

@@ -9,9 +9,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
-
-from features import SyntheticWorld, build_features, load_dataset
-from training.reference import (
+from winback.features import build_features, load_dataset
+from winback.synthetic import SyntheticWorld
+from winback.training.reference import (
     MISSING,
     OTHER,
     PSI_COLUMNS,

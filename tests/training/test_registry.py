@@ -10,17 +10,8 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-
-from tests.training.test_tracking import (
-    MLFLOW_SQLALCHEMY_NOISE,
-    end_runs,
-    isolate_mlflow,
-    scoring_frame,
-    seed_store,
-    tiny_bundle,
-)
-from training.bundle import ModelBundle
-from training.registry import (
+from winback.training.bundle import ModelBundle
+from winback.training.registry import (
     CHALLENGER,
     CHAMPION,
     ModelNotFoundError,
@@ -34,7 +25,16 @@ from training.registry import (
     promote,
     register,
 )
-from training.tracking import TrackingSettings, configure, log_bundle
+from winback.training.tracking import TrackingSettings, configure, log_bundle
+
+from tests.training.test_tracking import (
+    MLFLOW_SQLALCHEMY_NOISE,
+    end_runs,
+    isolate_mlflow,
+    scoring_frame,
+    seed_store,
+    tiny_bundle,
+)
 
 pytestmark = pytest.mark.filterwarnings(MLFLOW_SQLALCHEMY_NOISE)
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from features import (
+from winback.features import (
     FeatureSettings,
     LabelSettings,
     SnapshotSettings,
@@ -17,9 +16,9 @@ from features import (
     build_snapshots,
     load_dataset,
 )
-from training.pipeline import HEADLINE, TrainingSettings, train_models
-from training.plots import decile_plot, gains_plot, reliability_plot, roc_pr_plot
-from training.report import SECTIONS, write_report
+from winback.training.pipeline import HEADLINE, TrainingSettings, train_models
+from winback.training.plots import decile_plot, gains_plot, reliability_plot, roc_pr_plot
+from winback.training.report import SECTIONS, write_report
 
 LABELS = LabelSettings(horizon_days=90)
 FAST = TrainingSettings(n_estimators=150, learning_rate=0.1, n_jobs=1, bgnbd_baseline=False)

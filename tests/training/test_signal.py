@@ -7,10 +7,15 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-
-from features import LabelSettings, Snapshots, SnapshotSettings, build_snapshots, load_dataset
-from training.metrics import classification_metrics
-from training.pipeline import TrainingSettings, train_models
+from winback.features import (
+    LabelSettings,
+    Snapshots,
+    SnapshotSettings,
+    build_snapshots,
+    load_dataset,
+)
+from winback.training.metrics import classification_metrics
+from winback.training.pipeline import TrainingSettings, train_models
 
 LABELS = LabelSettings(horizon_days=90)
 SETTINGS = TrainingSettings(n_estimators=300, learning_rate=0.05, n_jobs=1, bgnbd_baseline=False)

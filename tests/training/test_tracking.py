@@ -17,13 +17,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient, fluent
 from mlflow.tracking._model_registry import utils as registry_utils
 from mlflow.tracking._tracking_service import utils as tracking_utils
-
-from features.builder import FeaturePlan
-from features.definitions import Feature
-from training.bundle import ModelBundle
-from training.models import ChurnModel, CountModel, SpendModel
-from training.registry import register
-from training.tracking import (
+from winback.features.builder import FeaturePlan
+from winback.features.definitions import Feature
+from winback.training.bundle import ModelBundle
+from winback.training.models import ChurnModel, CountModel, SpendModel
+from winback.training.registry import register
+from winback.training.tracking import (
     SKIPPED_METRICS_TAG,
     TrackingSettings,
     _sqlite_artifact_location,

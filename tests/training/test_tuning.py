@@ -14,9 +14,8 @@ import optuna
 import pandas as pd
 import pytest
 from sklearn.metrics import log_loss
-
-from training.models import ChurnModel, ColumnMismatchError
-from training.tuning import TuningError, TuningResult, default_storage, tune_churn
+from winback.training.models import ChurnModel, ColumnMismatchError
+from winback.training.tuning import TuningError, TuningResult, default_storage, tune_churn
 
 Frames = tuple[pd.DataFrame, pd.Series, pd.DataFrame, pd.Series]
 

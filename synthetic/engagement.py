@@ -2,7 +2,7 @@
 
 Each event type is a seasonal Poisson process per customer, faded (thinned) in the weeks before
 the customer's drop-out and continued at a residual rate after it. Returns plain columns;
-:mod:`features.simulate` builds the events table and documents the mechanisms.
+:mod:`winback.synthetic.world` builds the events table and documents the mechanisms.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-
-from features.simulate_campaigns import CampaignHistory
-from features.simulate_intensity import EMAIL_PROFILE, WEB_PROFILE, Intensity, fade
-from features.simulate_population import Population
+from winback.synthetic.campaigns import CampaignHistory
+from winback.synthetic.intensity import EMAIL_PROFILE, WEB_PROFILE, Intensity, fade
+from winback.synthetic.population import Population
 
 #: Emails the business sends per customer per day (1.4 a week).
 EMAILS_PER_DAY = 0.2

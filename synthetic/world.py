@@ -8,7 +8,7 @@ Parquet or CSV. The same seed gives identical frames and identical files.
 
 All times are UTC; the simulator works in days since ``start`` and every timestamp lies in
 ``[start, end)`` except signups of the legacy base. Each mechanism below names its parameters;
-the constants live beside the code that uses them (``features/simulate_*.py``).
+the constants live beside the code that uses them (``synthetic/*.py``).
 
 Customers and cohorts
     25% of customers are a *legacy base* who signed up up to three years before ``start`` and are
@@ -147,13 +147,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-
-from features.arrow_tables import frame_to_arrow
-from features.errors import SettingsError
-from features.simulate_campaigns import OFFERS, PROGRAMMES, Programme, run_campaigns, uplift_90d
-from features.simulate_engagement import EVENT_TYPES, engagement_rate, simulate_events
-from features.simulate_orders import CATEGORIES, TX_CHANNELS, simulate_orders
-from features.simulate_population import CHANNELS, COUNTRIES, PLANS, draw_population
+from winback.common.arrow_tables import frame_to_arrow
+from winback.common.errors import SettingsError
+from winback.synthetic.campaigns import OFFERS, PROGRAMMES, Programme, run_campaigns, uplift_90d
+from winback.synthetic.engagement import EVENT_TYPES, engagement_rate, simulate_events
+from winback.synthetic.orders import CATEGORIES, TX_CHANNELS, simulate_orders
+from winback.synthetic.population import CHANNELS, COUNTRIES, PLANS, draw_population
 
 TABLES = ("transactions", "events", "customers", "campaigns", "ground_truth")
 _US_PER_DAY = 86_400_000_000

@@ -13,11 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from features.errors import SettingsError
-from features.simulate import SyntheticWorld, simulate, write_world
-from features.simulate_campaigns import OFFER_COST, OFFER_STRENGTH, OFFERS
-from features.simulate_intensity import (
+from winback.common.errors import SettingsError
+from winback.synthetic import SyntheticWorld, simulate, write_world
+from winback.synthetic.campaigns import OFFER_COST, OFFER_STRENGTH, OFFERS
+from winback.synthetic.intensity import (
     EMAIL_PROFILE,
     PURCHASE_PROFILE,
     Intensity,

@@ -2,7 +2,7 @@
 
 Campaigns run in date order; each one may move the drop-out of treated customers, so the next
 campaign sees the world as the previous one left it. The mechanism is documented in
-:mod:`features.simulate`.
+:mod:`winback.synthetic.world`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
-
-from features.simulate_population import Population
+from winback.synthetic.population import Population
 
 OFFERS = ("discount_10", "discount_20", "free_shipping")
 OFFER_SHARE = (0.40, 0.25, 0.35)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-
-from features.errors import DataSourceError, SettingsError
+from winback.common.errors import DataSourceError, SettingsError
 
 FORMATS = {".parquet": "parquet", ".csv": "csv"}
 

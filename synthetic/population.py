@@ -1,7 +1,7 @@
 """Customers of the synthetic world: signups, attributes and each customer's hidden traits.
 
 Everything here is drawn once per customer, vectorised; the mechanisms are documented in
-:mod:`features.simulate`. Times are float days since ``start`` (negative: before it).
+:mod:`winback.synthetic.world`. Times are float days since ``start`` (negative: before it).
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-
-from features.simulate_intensity import WEB_PROFILE, Intensity
+from winback.synthetic.intensity import WEB_PROFILE, Intensity
 
 COUNTRIES = ("US", "GB", "DE", "FR", "CA", "AU", "NL")
 COUNTRY_SHARE = (0.46, 0.16, 0.12, 0.09, 0.08, 0.05, 0.04)
@@ -80,7 +79,7 @@ class Population:
     session_minutes: np.ndarray  # mean session length
     favourite_category: np.ndarray  # codes into the order categories
     fade_days: np.ndarray  # length of the pre-drop-out fade
-    offer_effect: np.ndarray  # τ, see features.simulate
+    offer_effect: np.ndarray  # τ, see winback.synthetic.world
     response: np.ndarray  # response class: NO_RESPONSE, RESPONDER or SLEEPING_DOG
     natural_dropout: np.ndarray  # days since start, before any campaign effect
 

@@ -1,6 +1,6 @@
 """Orders of the synthetic world: purchases, welcome and redemption orders, and refunds.
 
-Returns plain columns (customer index, float days since start, ...); :mod:`features.simulate`
+Returns plain columns (customer index, float days since start, ...); :mod:`winback.synthetic.world`
 turns them into the transactions table and documents the mechanisms.
 """
 
@@ -10,10 +10,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 import numpy as np
-
-from features.simulate_campaigns import CampaignHistory
-from features.simulate_intensity import PURCHASE_PROFILE, Intensity, fade
-from features.simulate_population import Population
+from winback.synthetic.campaigns import CampaignHistory
+from winback.synthetic.intensity import PURCHASE_PROFILE, Intensity, fade
+from winback.synthetic.population import Population
 
 CATEGORIES = ("electronics", "home", "apparel", "beauty", "grocery")
 CATEGORY_SHARE = (0.15, 0.25, 0.3, 0.15, 0.15)

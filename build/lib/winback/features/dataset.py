@@ -1,0 +1,102 @@
+"""A validated dataset: the clean contract tables inside one DuckDB connection.
+
+Loading (``features.loading``) is the only producer of a :class:`Dataset`; everything downstream
+(features, labels, segments, snapshots) reads its tables and trusts them.
+
+Clean tables, named as in the contract and typed so SQL can rely on them:
+
+- ``transactions``: customer_id VARCHAR, "timestamp" TIMESTAMP (UTC), amount DOUBLE, and any of
+  order_id VARCHAR, cost DOUBLE, quantity DOUBLE, channel VARCHAR, category VARCHAR, discount DOUBLE
+  (money: amount, cost and discount, under 10^13 in magnitude; see ``features.contract``)
+- ``events``: customer_id, "timestamp", event_type VARCHAR, and value DOUBLE if present
+- ``customers``: customer_id (unique), signup_date TIMESTAMP if present, attribute columns
+- ``campaigns``: customer_id, "timestamp", offer VARCHAR, and treated BOOLEAN, cost DOUBLE (money)
+  if present
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+from winback.features.settings import TableName
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """What happened to one table at the boundary; ``rows_read == rows_used + rows_quarantined``."""
+
+    table: TableName
+    source: str
+    rows_read: int
+    rows_used: int
+    rows_quarantined: int
+
+    def __post_init__(self) -> None:
+        if self.rows_read != self.rows_used + self.rows_quarantined:
+            raise AssertionError(f"{self.table}: counts do not add up: {self}")
+
+
+#: Columns of the rejects table, shared by error messages and quarantine files.
+REJECT_COLUMNS = ("table", "source", "row", "column", "check", "value", "message")
+
+
+@dataclass
+class Dataset:
+    """Clean contract tables in ``con``, with what loading saw."""
+
+    con: duckdb.DuckDBPyConnection
+    columns: dict[TableName, tuple[str, ...]]
+    reports: dict[TableName, TableReport] = field(default_factory=dict)
+    #: One row per problem found (REJECT_COLUMNS) plus ``record``: the raw row as text.
+    rejects: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=[*REJECT_COLUMNS, "record"])
+    )
+    #: Customer attribute columns available as categoricals.
+    attributes: tuple[str, ...] = ()
+    #: Whether some order_id occurs on more than one transaction row (line-item data); when
+    #: False the builder treats every row as its own order and skips grouping lines.
+    order_lines: bool = True
+    #: Derived tables already built in ``con`` (e.g. the orders table), built once per dataset.
+    prepared: set[str] = field(default_factory=set)
+
+    def has(self, table: TableName, column: str | None = None) -> bool:
+        """Whether ``table`` was loaded and, if given, has ``column``."""
+        if table not in self.columns:
+            return False
+        return column is None or column in self.columns[table]
+
+    def time_range(self) -> tuple[datetime, datetime] | None:
+        """First and last transaction timestamp (UTC, naive), or None without transactions."""
+        row = self.con.sql('SELECT min("timestamp"), max("timestamp") FROM transactions').fetchall()
+        lo, hi = row[0]
+        return None if lo is None else (lo, hi)
+
+    def fingerprint(self) -> dict[str, str | int]:
+        """Rows, customers, date range and a content hash of the clean tables."""
+        digest = hashlib.sha256()
+        out: dict[str, str | int] = {}
+        for name in sorted(self.columns):
+            cols = ", ".join(f'"{c}"' for c in self.columns[name])
+            n, h = self.con.sql(
+                f"SELECT count(*), coalesce(bit_xor(hash(({cols}))), 0) FROM {name}"
+            ).fetchall()[0]
+            digest.update(f"{name}:{n}:{h};".encode())
+            out[f"{name}_rows"] = int(n)
+        if self.has("transactions"):
+            (n_customers,) = self.con.sql(
+                "SELECT count(DISTINCT customer_id) FROM transactions"
+            ).fetchall()[0]
+            out["customers"] = int(n_customers)
+            span = self.time_range()
+            if span is not None:
+                out["first_timestamp"] = span[0].isoformat()
+                out["last_timestamp"] = span[1].isoformat()
+        out["hash"] = digest.hexdigest()[:16]
+        return out
+
+
+__all__ = ["REJECT_COLUMNS", "Dataset", "TableReport"]

@@ -1,0 +1,357 @@
+"""The win-back list: the policy applied to one scoring, with its summary and budget curve."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from winback.common.figures import new_figure, save_figure
+from winback.common.html import escape, key_figures, number, page, png_uri, section, table
+from winback.features import Dataset, FeatureSettings
+from winback.serving.model import ServedModel
+from winback.serving.policy import (
+    LIST_COLUMNS,
+    EffectModel,
+    best_offers,
+    budget_curve,
+    candidate_offers,
+    recently_contacted,
+    select,
+)
+from winback.serving.reasons import reason_reference
+from winback.serving.scoring import explain
+from winback.serving.settings import PolicySettings
+from winback.serving.uplift import fit_uplift
+
+
+@dataclass
+class WinbackList:
+    """A ranked list, what it is expected to achieve, and how it was made."""
+
+    as_of: datetime
+    frame: pd.DataFrame
+    #: Cumulative cost and benefit down the whole ranking (not only what the budget took).
+    curve: pd.DataFrame
+    budget: float | None
+    #: Customers left out before any offer was priced, by reason.
+    excluded: dict[str, int]
+    #: Where each offer's effect came from: "uplift" (campaign history) or "assumed".
+    effect_sources: dict[str, str]
+    settings: PolicySettings
+    figures: dict[str, Any] = field(default_factory=dict)
+    #: How the learned offer effects were learned and held out; empty when all are assumed.
+    effect_note: str = ""
+
+
+def build_list(
+    dataset: Dataset,
+    scores: pd.DataFrame,
+    features: pd.DataFrame,
+    as_of: datetime,
+    settings: PolicySettings,
+    *,
+    budget: float | None,
+    lapsed_after_days: int,
+    uplift: EffectModel | None = None,
+    explain: Callable[[pd.DataFrame], list[str]] | None = None,
+) -> WinbackList:
+    """Price every eligible offer, keep each customer's best, select under the budget.
+
+    The listed customers' reasons come from ``scores`` or, with ``explain`` (feature rows →
+    reasons JSON), are computed for them alone: a scoring without reasons is then enough.
+    """
+    suppressed = recently_contacted(dataset, as_of, settings.suppression_days)
+    candidates = candidate_offers(
+        scores,
+        features,
+        settings,
+        lapsed_after_days=lapsed_after_days,
+        suppressed=suppressed,
+        uplift=uplift,
+    )
+    best = best_offers(candidates.offers)
+    chosen = select(
+        best,
+        budget=budget,
+        max_contacts=settings.max_contacts,
+        control_share=settings.control_share,
+        seed=settings.seed,
+    )
+    if explain is not None:
+        rows = features.drop_duplicates("customer_id").set_index("customer_id")
+        listed = rows.loc[chosen["customer_id"]].reset_index()
+        chosen["reasons"] = explain(listed) if len(listed) else []
+    else:
+        reasons = scores.set_index("customer_id")["reasons"]
+        chosen["reasons"] = reasons.reindex(chosen["customer_id"]).fillna("[]").to_numpy()
+    chosen["as_of"] = as_of
+    chosen["reason_text"] = [
+        "; ".join(r.get("sentence", "") for r in json.loads(text)) for text in chosen["reasons"]
+    ]
+    sources = (
+        candidates.offers.drop_duplicates("offer").set_index("offer")["effect_source"].to_dict()
+        if len(candidates.offers)
+        else {}
+    )
+    result = WinbackList(
+        as_of=as_of,
+        frame=chosen,
+        curve=budget_curve(best),
+        budget=budget,
+        excluded=candidates.excluded,
+        effect_sources=sources,
+        settings=settings,
+        effect_note=uplift.describe() if uplift is not None else "",
+    )
+    result.figures = list_figures(result)
+    result.frame = chosen[list(LIST_COLUMNS)]
+    return result
+
+
+def make_list(
+    dataset: Dataset,
+    model: ServedModel,
+    scores: pd.DataFrame,
+    features: pd.DataFrame,
+    as_of: datetime,
+    settings: PolicySettings,
+    *,
+    budget: float | None,
+    lapsed_after_days: int,
+    on_skip: Callable[[str], object] | None = None,
+    reasons: int = 3,
+) -> WinbackList:
+    """The list for a scoring: offer effects from campaign history, then the policy.
+
+    Where the history has no control group (:func:`serving.uplift.fit_uplift` says why through
+    ``on_skip``), the catalog's assumed effects are used. Only the listed customers are
+    explained (``reasons`` each), against the whole scoring's reference, so ``scores`` may come
+    from a scoring with ``reasons=0``: on a large base that skips nearly all the SHAP work.
+    """
+    uplift = fit_uplift(
+        dataset,
+        as_of,
+        model.bundle.horizon_days,
+        plan=model.bundle.plan,
+        learner=settings.uplift_learner,
+        activity_events=settings.uplift_activity_events,
+        on_skip=on_skip,
+    )
+    return build_list(
+        dataset,
+        scores,
+        features,
+        as_of,
+        settings,
+        budget=budget,
+        lapsed_after_days=lapsed_after_days,
+        uplift=uplift,
+        explain=_explainer(model, features, reasons),
+    )
+
+
+def _explainer(
+    model: ServedModel, features: pd.DataFrame, k: int
+) -> Callable[[pd.DataFrame], list[str]]:
+    reference = reason_reference(model.bundle.model_inputs(features)) if k else None
+    dictionary = model.bundle.dictionary(FeatureSettings())
+
+    def run(rows: pd.DataFrame) -> list[str]:
+        return explain(model, rows, k=k, reference=reference, dictionary=dictionary)
+
+    return run
+
+
+def list_figures(wl: WinbackList) -> dict[str, Any]:
+    """Counts and money the summary reports; every count adds up to the list's length."""
+    frame = wl.frame
+    treated = frame[~frame["control"]]
+    saved = treated["churn_reduction"] * treated["margin_kept"] if len(treated) else pd.Series()
+    per = frame.groupby(["action", "offer", "control"]).size()
+    reasons: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+    for text in frame["reasons"]:
+        for reason in json.loads(text):
+            reasons[reason["feature"]] += 1
+            examples.setdefault(reason["feature"], reason.get("sentence", ""))
+    return {
+        "customers": len(frame),
+        "treated": len(treated),
+        "control": int(frame["control"].sum()),
+        "by_action_offer": {
+            f"{a} / {o} / {'control' if c else 'offer'}": int(n) for (a, o, c), n in per.items()
+        },
+        "budget_used": float(treated["offer_cost"].sum()),
+        "expected_margin_saved": float(saved.sum()),
+        "expected_net_benefit": float(treated["expected_net_benefit"].sum()),
+        "top_reasons": [(f, n, examples[f]) for f, n in reasons.most_common(5)],
+    }
+
+
+def summary_lines(wl: WinbackList) -> list[str]:
+    """The short printed summary of a list."""
+    f = wl.figures
+    budget = "no budget limit" if wl.budget is None else f"budget {wl.budget:,.2f}"
+    lines = [
+        f"win-back list as of {wl.as_of:%Y-%m-%d}: {f['customers']:,} customers "
+        f"({f['treated']:,} offers, {f['control']:,} control, seed {wl.settings.seed})",
+        f"{budget}; used {f['budget_used']:,.2f} on offers; expected margin saved "
+        f"{f['expected_margin_saved']:,.2f}; expected net benefit {f['expected_net_benefit']:,.2f}",
+    ]
+    lines += [f"  {key}: {n:,}" for key, n in f["by_action_offer"].items()]
+    if f["top_reasons"]:
+        lines.append("most common reasons:")
+        lines += [
+            f"  {n:,} × {feature}: e.g. {example}" for feature, n, example in f["top_reasons"]
+        ]
+    lines.append(
+        "offer effects: "
+        + (", ".join(f"{o} {s}" for o, s in sorted(wl.effect_sources.items())) or "none priced")
+    )
+    if wl.effect_note:
+        lines.append(f"  learned by the {wl.effect_note}")
+    left_out = ", ".join(f"{n:,} {why}" for why, n in wl.excluded.items() if n)
+    if left_out:
+        lines.append(f"left out: {left_out}")
+    return lines
+
+
+def budget_plot(wl: WinbackList, path: Path) -> Path:
+    """Expected net benefit against money spent down the ranking, the chosen budget marked."""
+    figure = new_figure(7.5, 4.0)
+    ax = figure.add_subplot()
+    curve = wl.curve
+    if len(curve):
+        ax.plot(curve["cost"], curve["expected_net_benefit"], color="#1f5fa8", lw=2)
+    if wl.budget is not None:
+        ax.axvline(wl.budget, color="#b5472f", ls="--", lw=1.2, label=f"budget {wl.budget:,.0f}")
+        ax.legend(loc="lower right", frameon=False)
+    ax.set_xlabel("money spent on offers (contact cost + expected discounts)")
+    ax.set_ylabel("cumulative expected net benefit")
+    spent_all = len(curve) > 0 and wl.budget is not None and curve["cost"].max() <= wl.budget
+    title = (
+        "The budget is not binding: every offer that pays fits in it"
+        if spent_all
+        else "Where more budget stops paying: the curve flattens"
+    )
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.grid(alpha=0.3)
+    return save_figure(figure, path)
+
+
+def _why(reasons: str) -> str:
+    """The reason sentences of one customer, one per line."""
+    sentences = [escape(r.get("sentence") or r.get("feature", "")) for r in json.loads(reasons)]
+    return '<td class="why"><ul>' + "".join(f"<li>{t}</li>" for t in sentences if t) + "</ul></td>"
+
+
+def _money(value: float) -> str:
+    return escape(f"{value:,.0f}")
+
+
+def write_list_summary(wl: WinbackList, path: Path) -> Path:
+    """One self-contained HTML page: the figures, the budget curve, offers and reasons."""
+    f = wl.figures
+    budget = "no limit" if wl.budget is None else _money(wl.budget)
+    headline = key_figures(
+        [
+            (number(f["customers"]), "customers on the list"),
+            (number(f["treated"]), f"get an offer; {number(f['control'])} held out as control"),
+            (_money(f["budget_used"]), f"spent on offers, of a budget of {budget}"),
+            (_money(f["expected_margin_saved"]), "expected margin saved"),
+            (_money(f["expected_net_benefit"]), "expected net benefit (saved − cost)"),
+        ]
+    )
+    overview = table(
+        ["figure", "value"],
+        [
+            ("customers on the list", number(f["customers"])),
+            ("offers sent", number(f["treated"])),
+            (f"control (held out, seed {wl.settings.seed})", number(f["control"])),
+            ("budget", "no limit" if wl.budget is None else number(wl.budget)),
+            ("budget used", number(f["budget_used"])),
+            ("expected margin saved", number(f["expected_margin_saved"])),
+            ("expected net benefit", number(f["expected_net_benefit"])),
+        ],
+        numeric=[False, True],
+    )
+    offers = table(
+        ["action / offer / group", "customers"],
+        [(escape(k), number(n)) for k, n in f["by_action_offer"].items()],
+        numeric=[False, True],
+    )
+    reasons = table(
+        ["feature", "customers", "example"],
+        [(f"<code>{escape(k)}</code>", number(n), escape(e)) for k, n, e in f["top_reasons"]],
+        numeric=[False, True, False],
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        image = png_uri(budget_plot(wl, Path(tmp) / "budget.png"))
+    top = wl.frame.head(20)
+    preview = table(
+        ["rank", "customer", "action", "offer", "expected net benefit", "P(churn)", "CLV", "why"],
+        [
+            (
+                number(int(r.rank)),
+                escape(r.customer_id),
+                escape(str(r.action).replace("_", " ")),
+                escape(r.offer) + (" <em>(control)</em>" if r.control else ""),
+                number(r.expected_net_benefit),
+                f"{r.churn_probability:.0%}",
+                number(r.clv),
+                _why(str(r.reasons)),
+            )
+            for r in top.itertuples(index=False)
+        ],
+        numeric=[True, False, False, False, True, True, True, False],
+    )
+    left_out = [(escape(k), number(v)) for k, v in wl.excluded.items()]
+    sections = [
+        section("summary", "Summary", headline + f'<div class="row">{overview}{offers}</div>'),
+        section(
+            "budget",
+            "Budget curve",
+            f'<figure id="plot-budget"><img src="{image}" alt="Budget curve">'
+            "<figcaption>Each point adds the next customer down the ranking; where the curve "
+            "flattens, more budget buys little.</figcaption></figure>",
+        ),
+        section("reasons", "Most common reasons", reasons),
+        section(
+            "top",
+            "Top of the list",
+            f"<p>The first {len(top)} of {number(len(wl.frame))} customers, in the order "
+            + (
+                "the budget takes them: expected net benefit per unit of offer cost"
+                if wl.budget is not None
+                else "of expected net benefit"
+            )
+            + "; control customers are listed but get no offer.</p>"
+            + preview,
+        ),
+        section(
+            "excluded", "Left out", table(["reason", "customers"], left_out, numeric=[False, True])
+        ),
+    ]
+    nav = "".join(f'<a href="#{s}">{s.capitalize()}</a>' for s in
+                  ("summary", "budget", "reasons", "top", "excluded"))  # fmt: skip
+    document = page(
+        "winback list summary",
+        f"As of {wl.as_of:%Y-%m-%d}; effects: "
+        + (", ".join(f"{o} {s}" for o, s in sorted(wl.effect_sources.items())) or "none"),
+        nav,
+        sections,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(document, encoding="utf-8")
+    return path
+
+
+__all__ = ["WinbackList", "budget_plot", "build_list", "list_figures", "make_list",
+           "summary_lines", "write_list_summary"]  # fmt: skip

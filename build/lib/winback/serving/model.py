@@ -1,0 +1,93 @@
+"""Load the model a scoring run uses, and know which model it is (name, version, source)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from winback.common import WinbackError
+from winback.training.bundle import BUNDLE_FILE, ModelBundle
+from winback.training.models import ModelFileError
+
+# MLflow warns about its own type hints when pyfunc is first imported; see training.registry.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=r".*Any type hint is inferred", category=UserWarning)
+    import mlflow.pyfunc
+
+_REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
+
+
+class ModelLoadError(WinbackError):
+    """The model to score with cannot be found or read."""
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model bundle and where it came from, as recorded in every output row."""
+
+    bundle: ModelBundle
+    name: str
+    version: str
+    uri: str
+
+
+def load_model(uri: str) -> ServedModel:
+    """The bundle behind ``uri``: ``models:/name@alias``, ``models:/name/3``, ``runs:/…`` or a path.
+
+    A path may be a bundle directory (``bundle.json``) or a logged MLflow model directory.
+    """
+    path = Path(uri)
+    if path.is_dir() and (path / BUNDLE_FILE).exists():
+        return ServedModel(_read(path), name=path.name, version="local", uri=uri)
+    name, version = _registry_identity(uri)
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+    except ModelFileError as exc:
+        raise ModelLoadError(f"model {uri}: {exc}") from exc
+    except (MlflowException, OSError) as exc:
+        raise ModelLoadError(
+            f"cannot load model {uri!r} from {mlflow.get_tracking_uri()}: {_first_line(exc)}. "
+            "Train one with `winback train`, list them with `winback runs`, or pass --model"
+        ) from exc
+    bundle = getattr(model.unwrap_python_model(), "bundle", None)
+    if not isinstance(bundle, ModelBundle):
+        raise ModelLoadError(f"model {uri!r} is not a winback model (no model bundle inside)")
+    return ServedModel(bundle, name=name, version=version, uri=uri)
+
+
+def _read(path: Path) -> ModelBundle:
+    try:
+        return ModelBundle.load(path)
+    except ModelFileError as exc:
+        raise ModelLoadError(str(exc)) from exc
+
+
+def _registry_identity(uri: str) -> tuple[str, str]:
+    """(name, version) of a registry URI, the alias resolved; (uri, "") for other URIs."""
+    match = _REGISTRY_URI.match(uri)
+    if match is None:
+        return uri, ""
+    name = match["name"]
+    if match["version"]:
+        return name, match["version"]
+    try:
+        version = MlflowClient().get_model_version_by_alias(name, match["alias"]).version
+    except MlflowException as exc:
+        raise ModelLoadError(
+            f"no model {name!r} with alias {match['alias']!r} in the registry at "
+            f"{mlflow.get_registry_uri()}: {_first_line(exc)}. Train one with `winback train` "
+            "or choose one with `winback promote`"
+        ) from exc
+    return name, str(version)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+__all__ = ["ModelLoadError", "ServedModel", "load_model"]

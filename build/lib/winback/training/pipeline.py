@@ -1,0 +1,563 @@
+"""Train the models on stacked snapshots: split by time, fit, calibrate, evaluate, compare.
+
+``splits → fit → calibrate → evaluate → compare_to_baselines``, each step a function returning a
+value. Early stopping and calibration use the validation cutoffs only; the test cutoffs are
+touched once, to report. Baselines are scored on the very same test rows.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from sklearn.metrics import mean_tweedie_deviance
+from winback.features import Dataset, LabelSettings, Snapshots
+from winback.training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
+from winback.training.btyd import BTYD_COLUMNS, BtydFeatures
+from winback.training.bundle import ModelBundle
+from winback.training.calibration import Calibrator, choose_calibration, compare_calibrators
+from winback.training.intervals import gain_intervals
+from winback.training.metrics import classification_metrics, compare, regression_metrics
+from winback.training.models import ChurnModel, CountModel, SpendModel, SpendObjective
+from winback.training.periods import fit_period_models
+from winback.training.reference import ReferenceProfile
+from winback.training.splits import TimeSplit, split_cutoffs, split_frame
+from winback.training.tuning import TuningResult, tune_churn
+
+
+class TrainingSettings(BaseModel):
+    """How models are trained and judged; defaults suit data of unknown size."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    validation_cutoffs: int = Field(default=2, ge=1)
+    test_cutoffs: int = Field(default=1, ge=1)
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    num_leaves: int = Field(default=31, ge=2)
+    min_child_samples: int = Field(default=50, ge=1)
+    n_estimators: int = Field(default=2000, ge=1)
+    early_stopping_rounds: int = Field(default=100, ge=1)
+    #: ``auto`` fits every objective and keeps the lowest Tweedie deviance on validation.
+    spend_objective: Literal["auto", "tweedie", "two_part", "orders_x_value"] = "auto"
+    calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
+    bgnbd_baseline: bool = True
+    #: Give the models BG/NBD's P(alive), expected orders and spend as inputs
+    #: (fitted on the last training cutoff), and extrapolate unlearnable periods with its decay.
+    btyd_features: bool = True
+    #: Refit each calendar month's level on the training rows after boosting (training.levels).
+    #: Off keeps the trees' own, part-learned level, e.g. when a training month held a one-off.
+    month_levels: bool = True
+    #: Annual rate discounting each period's value into CLV.
+    discount_rate: float = Field(default=0.10, ge=0.0, le=1.0)
+    #: Training cutoffs a period's value model needs to be learned directly, not extrapolated.
+    min_period_train_cutoffs: int = Field(default=3, ge=1)
+    #: Optuna trials tuning the churn model on validation time; 0 keeps the settings above.
+    trials: int = Field(default=0, ge=0)
+    seed: int = 0
+    #: LightGBM threads; 0 = every core.
+    n_jobs: int = Field(default=0, ge=0)
+
+
+@dataclass
+class TrainResult:
+    """What one training produced: the bundle, where it was judged, and the numbers."""
+
+    bundle: ModelBundle
+    split: TimeSplit
+    metrics: dict[str, float]
+    calibration: dict[str, dict[str, float]]
+    calibration_method: str
+    #: The tuning study, when trials were asked for.
+    tuning: TuningResult | None
+    #: Test rows with labels, our predictions and the baselines' (for plots and reports).
+    test_predictions: pd.DataFrame = field(repr=False)
+    #: Validation figures behind choices made in training (spend objective, BG/NBD inputs).
+    choices: dict[str, Any] = field(default_factory=dict)
+
+
+#: Inputs that describe the cutoff's calendar, not the customer: the models learn them as a level
+#: (no interactions), and drift checks leave them out.
+CALENDAR_INPUTS = ("as_of_month",)
+
+
+def _params(settings: TrainingSettings, columns: list[str]) -> dict[str, Any]:
+    calendar = tuple(c for c in CALENDAR_INPUTS if c in columns)
+    return {
+        # A month is learned as a level, and its level refit on the training rows
+        # (training.levels): early stopping on other months would leave it part-learned.
+        "additive_features": calendar,
+        "level_features": calendar if settings.month_levels else (),
+        "learning_rate": settings.learning_rate,
+        "num_leaves": settings.num_leaves,
+        "min_child_samples": settings.min_child_samples,
+        "n_estimators": settings.n_estimators,
+        "early_stopping_rounds": settings.early_stopping_rounds,
+        "seed": settings.seed,
+        "n_jobs": settings.n_jobs,
+    }
+
+
+def _labelled(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    return frame[frame[label].notna()]
+
+
+def _data(
+    frame: pd.DataFrame, label: str, columns: list[str], clip: bool = False
+) -> tuple[pd.DataFrame, pd.Series]:
+    rows = _labelled(frame, label)
+    y = rows[label].clip(lower=0) if clip else rows[label]
+    return rows[columns], y
+
+
+def fit_models(
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    columns: list[str],
+    settings: TrainingSettings,
+    churn_params: dict[str, Any] | None = None,
+) -> tuple[ChurnModel, ChurnModel | None, CountModel, SpendModel, dict[str, Any]]:
+    """Fit churn, decline, orders and spend, each stopping early on the validation cutoffs.
+
+    ``churn_params`` (from tuning) replace the settings' hyperparameters for the churn model.
+    Also returns the validation figures of each spend objective tried.
+    """
+    params = _params(settings, columns)
+    tuned = {**params, **(churn_params or {})}
+    churn = ChurnModel(**tuned).fit(
+        *_data(train, "churned", columns), eval_set=_data(valid, "churned", columns)
+    )
+    decline = None
+    if _labelled(train, "declined")["declined"].nunique() == 2:
+        decline = ChurnModel(**params).fit(
+            *_data(train, "declined", columns), eval_set=_data(valid, "declined", columns)
+        )
+    orders = CountModel(**params).fit(
+        *_data(train, "orders_next", columns), eval_set=_data(valid, "orders_next", columns)
+    )
+    spend, figures = fit_spend(train, valid, columns, settings.spend_objective, params, orders)
+    return churn, decline, orders, spend, figures
+
+
+#: The spend objectives ``auto`` chooses from, in the order they are tried.
+SPEND_OBJECTIVES: tuple[SpendObjective, ...] = ("tweedie", "two_part", "orders_x_value")
+
+
+def fit_spend(
+    train: pd.DataFrame,
+    valid: pd.DataFrame,
+    columns: list[str],
+    objective: Literal["auto"] | SpendObjective,
+    params: dict[str, Any],
+    orders: CountModel | None = None,
+) -> tuple[SpendModel, dict[str, Any]]:
+    """Fit spend over the horizon with ``objective``, or with each and keep the best (``auto``).
+
+    All objectives predict the mean, so they are compared by the mean Tweedie deviance (power
+    1.5, a proper score for a zero-heavy mean) on the validation cutoffs; MAE and the aggregate
+    error are logged beside. Net spend is negative for the few customers who only returned
+    goods: the models learn it as 0, and refunds stay in the evaluation's actuals.
+    ``orders``, the order-count model fitted with ``params`` on the rows that have an order
+    label, is reused as the orders part of ``orders_x_value`` when those are the spend rows.
+    """
+    fit_rows = _labelled(_labelled(train, "spend_next"), "orders_next")
+    val_rows = _labelled(_labelled(valid, "spend_next"), "orders_next")
+    x_fit, x_val = fit_rows[columns], val_rows[columns]
+    y_val = val_rows["spend_next"].clip(lower=0)
+    candidates = SPEND_OBJECTIVES if objective == "auto" else (objective,)
+    # The same rows, labels and hyperparameters give the same booster: train it once.
+    reuse = orders is not None and all(
+        frame["spend_next"].notna().equals(frame["orders_next"].notna()) for frame in (train, valid)
+    )
+    fitted: dict[str, SpendModel] = {}
+    figures: dict[str, Any] = {}
+    for name in candidates:
+        labels = ["spend_next", "orders_next"] if name == "orders_x_value" else "spend_next"
+        model = SpendModel(objective=name, **params).fit(
+            x_fit,
+            fit_rows[labels].clip(lower=0),
+            eval_set=(x_val, val_rows[labels].clip(lower=0)),
+            pretrained={"orders": orders} if reuse and orders is not None else None,
+        )
+        predicted = np.clip(model.predict(x_val), 1e-9, None)
+        fitted[name] = model
+        figures[f"valid.spend.{name}.tweedie_deviance"] = float(
+            mean_tweedie_deviance(y_val, predicted, power=1.5)
+        )
+        figures[f"valid.spend.{name}.mae"] = float(np.mean(np.abs(y_val - predicted)))
+        figures[f"valid.spend.{name}.aggregate_error"] = float(predicted.sum() / y_val.sum() - 1)
+    best = min(candidates, key=lambda n: figures[f"valid.spend.{n}.tweedie_deviance"])
+    return fitted[best], figures | {"spend_objective": best}
+
+
+def calibrate(
+    churn: ChurnModel, valid: pd.DataFrame, columns: list[str], method: str
+) -> tuple[Calibrator | None, str, dict[str, dict[str, float]]]:
+    """Choose and fit a calibrator on the validation cutoffs alone.
+
+    With ``auto``, the validation customers are halved by a hash of their id: each method is
+    fitted on one half and scored on the other, the lowest Brier wins, and the winner is refit
+    on all validation rows. The test period plays no part.
+    """
+    rows = _labelled(valid, "churned")
+    p, y = churn.predict_proba(rows[columns]), rows["churned"].to_numpy()
+    if method == "none" or len(np.unique(y)) < 2:
+        return None, "none", {}
+    scores: dict[str, dict[str, float]] = {}
+    if method == "auto":
+        half = rows["customer_id"].map(lambda c: zlib.crc32(str(c).encode()) % 2).to_numpy()
+        a, b = half == 0, half == 1
+        if len(np.unique(y[a])) == 2 and len(np.unique(y[b])) == 2:
+            scores = compare_calibrators(p[a], y[a], p[b], y[b])
+            method = choose_calibration(scores)
+        else:
+            method = "platt"
+    if method == "none":
+        return None, "none", scores
+    return Calibrator(method=method).fit(p, y), method, scores  # type: ignore[arg-type]
+
+
+def _baselines(
+    dataset: Dataset, train: pd.DataFrame, test: pd.DataFrame, labels: LabelSettings, bgnbd: bool
+) -> dict[str, pd.DataFrame]:
+    """Each baseline's predictions on the test rows (same index)."""
+    out = {"rfm": RfmRuleBaseline().fit(train).predict(test).set_index(test.index)}
+    if not bgnbd:
+        return out
+    tx = dataset.con.sql('SELECT customer_id, "timestamp", amount FROM transactions').df()
+    parts = []
+    for as_of, rows in test.groupby("as_of"):
+        summary = rfm_summary(tx, as_of, customer_ids=rows["customer_id"])
+        model = BgNbdBaseline().fit(summary.dropna())
+        predicted = model.predict(summary, labels.horizon_days)
+        parts.append(predicted.set_axis(rows.index))
+    out["bgnbd"] = pd.concat(parts).loc[test.index]
+    return out
+
+
+def evaluate(test: pd.DataFrame, predictions: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Metrics on the test rows for us and every baseline, and our improvement over each.
+
+    Names: ``test.<who>.<target>.<metric>`` with who = ours, rfm, bgnbd; targets: ``active``
+    (ordered in the horizon), ``churn`` (ours only, calibrated), ``orders`` and ``spend``;
+    ``vs_<baseline>.<target>.<metric>`` is our improvement (positive = better). All are computed
+    on the rows every model can score (BG/NBD needs a purchase before the cutoff), so the
+    comparison is like for like; ``test.ours.all.*`` covers every test row.
+    """
+    outputs = ["p_active", "expected_orders", "expected_spend"]
+    common = np.logical_and.reduce(
+        [np.isfinite(p[outputs].to_numpy(float)).all(axis=1) for p in predictions.values()]
+    )
+    metrics: dict[str, float] = {"test.rows": len(test), "test.rows_compared": int(common.sum())}
+    per_model = {who: _figures(test[common], p[common]) for who, p in predictions.items()}
+    for who, figures in per_model.items():
+        for target, values in figures.items():
+            metrics |= {f"test.{who}.{target}.{k}": v for k, v in values.items()}
+    for target, values in _figures(test, predictions["ours"]).items():
+        metrics |= {f"test.ours.all.{target}.{k}": v for k, v in values.items()}
+    for who in predictions.keys() - {"ours"}:
+        for target in ("active", "orders", "spend"):
+            gains = compare(per_model["ours"][target], per_model[who][target])
+            metrics |= {f"vs_{who}.{target}.{k}": v for k, v in gains.items()}
+        metrics |= _gain_intervals(
+            test[common], predictions["ours"][common], predictions[who][common], who
+        )
+    return metrics
+
+
+#: Each headline target's actual values and the prediction column it is judged on.
+_TARGETS = {
+    "active": ("churned", "p_active"),
+    "orders": ("orders_next", "expected_orders"),
+    "spend": ("spend_next", "expected_spend"),
+}
+
+
+def _gain_intervals(
+    test: pd.DataFrame, ours: pd.DataFrame, baseline: pd.DataFrame, who: str
+) -> dict[str, float]:
+    """95% paired-bootstrap interval of each headline gain over ``who``: ``….ci_low/ci_high``."""
+    out: dict[str, float] = {}
+    for target, (label, column) in _TARGETS.items():
+        names = tuple(name for t, name in HEADLINE if t == target)
+        rows = test[label].notna().to_numpy()
+        actual = test.loc[rows, label].to_numpy(float)
+        if target == "active":
+            actual = 1 - actual
+        ranges = gain_intervals(
+            actual,
+            ours.loc[rows, column].to_numpy(float),
+            baseline.loc[rows, column].to_numpy(float),
+            names,
+        )
+        for name, (low, high) in ranges.items():
+            out |= {
+                f"vs_{who}.{target}.{name}.ci_low": low,
+                f"vs_{who}.{target}.{name}.ci_high": high,
+            }
+    return out
+
+
+def _figures(test: pd.DataFrame, pred: pd.DataFrame) -> dict[str, dict[str, float]]:
+    labelled = test["churned"].notna().to_numpy()
+    churned = test.loc[labelled, "churned"].to_numpy()
+    p_active = pred.loc[labelled, "p_active"].to_numpy()
+    figures = {
+        "active": classification_metrics(1 - churned, p_active),
+        "orders": regression_metrics(test["orders_next"], pred["expected_orders"]),
+        "spend": regression_metrics(test["spend_next"], pred["expected_spend"]),
+    }
+    if "churn_probability" in pred:
+        figures["churn"] = classification_metrics(churned, 1 - p_active)
+    if "decline_probability" in pred:
+        rated = test["declined"].notna().to_numpy() & pred["decline_probability"].notna().to_numpy()
+        declined = test.loc[rated, "declined"].to_numpy()
+        if len(np.unique(declined)) == 2:
+            figures["decline"] = classification_metrics(
+                declined, pred.loc[rated, "decline_probability"].to_numpy()
+            )
+    return figures
+
+
+#: The figures a user compares across models, in the order a summary shows them.
+HEADLINE = (
+    ("active", "roc_auc"),
+    ("active", "pr_auc"),
+    ("active", "brier"),
+    ("spend", "mae"),
+    ("spend", "spearman"),
+    ("spend", "top_decile_share"),
+    ("spend", "aggregate_error"),
+    ("orders", "mae"),
+    ("orders", "aggregate_error"),
+)
+
+
+def comparison_table(metrics: dict[str, float]) -> pd.DataFrame:
+    """Headline test figures: one row per figure, one column per model (ours and baselines)."""
+    who = [w for w in ("ours", "rfm", "bgnbd") if f"test.{w}.active.roc_auc" in metrics]
+    rows = {
+        f"{target} {name}": [metrics.get(f"test.{w}.{target}.{name}", np.nan) for w in who]
+        for target, name in HEADLINE
+    }
+    return pd.DataFrame.from_dict(rows, orient="index", columns=who)
+
+
+def verdict(metrics: dict[str, float]) -> list[str]:
+    """One line per baseline: on how many headline figures we win, and where we lose, by how much.
+
+    Built from the ``vs_<baseline>.*`` improvements (positive = ours better). A win counts as
+    clear when its 95% interval (``….ci_low``) lies above zero; each loss shows its interval, so
+    a reader sees whether it is a loss or a tie within the test sample's noise.
+    """
+    lines = []
+    for who in ("rfm", "bgnbd"):
+        gains = {
+            f"{target} {name}": (
+                metrics.get(f"vs_{who}.{target}.{name}", np.nan),
+                metrics.get(f"vs_{who}.{target}.{name}.ci_low", np.nan),
+                metrics.get(f"vs_{who}.{target}.{name}.ci_high", np.nan),
+            )
+            for target, name in HEADLINE
+        }
+        known = {k: v for k, v in gains.items() if np.isfinite(v[0])}
+        if not known:
+            continue
+        losses = [
+            f"{k} by {-v:.4g}" + _interval(low, high)
+            for k, (v, low, high) in known.items()
+            if v < 0
+        ]
+        wins = sum(v > 0 for v, _, _ in known.values())
+        clear = sum(low > 0 for _, low, _ in known.values())
+        line = f"vs {who}: better on {wins} of {len(known)} headline figures"
+        if any(np.isfinite(low) for _, low, _ in known.values()):
+            line += f" ({clear} beyond the test sample's noise)"
+        lines.append(line + (f"; worse on {', '.join(losses)}" if losses else ""))
+    return lines
+
+
+def _interval(low: float, high: float) -> str:
+    """`` (gain −0.01 to +0.005, a tie within noise)`` for a 95% interval of a gain."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    reading = "a tie within noise" if low <= 0 <= high else "a clear loss"
+    return f" (95% interval of the gain {low:+.3g} to {high:+.3g}: {reading})"
+
+
+def train_models(
+    snapshots: Snapshots,
+    dataset: Dataset,
+    labels: LabelSettings,
+    settings: TrainingSettings | None = None,
+    tuning_storage: str | None = None,
+) -> TrainResult:
+    """Split, tune (optionally), fit, calibrate and evaluate against baselines on the test rows.
+
+    Tuning sees the training and validation cutoffs only; ``tuning_storage`` (an Optuna storage
+    URL) makes the study resumable across runs.
+    """
+    settings = settings or TrainingSettings()
+    split = split_cutoffs(
+        snapshots.cutoffs,
+        labels.horizon_days,
+        validation=settings.validation_cutoffs,
+        test=settings.test_cutoffs,
+    )
+    choices: dict[str, Any] = {}
+    btyd = _fit_btyd(snapshots, split, labels.horizon_days, settings, choices)
+    frame = snapshots.frame
+    columns = list(snapshots.plan.columns)
+    if btyd is not None:
+        frame = pd.concat([frame, btyd.transform(frame)], axis=1)
+        columns += list(BTYD_COLUMNS)
+    train, valid, test = split_frame(frame, split)
+    tuning = None
+    if settings.trials:
+        fit_rows, valid_rows = _labelled(train, "churned"), _labelled(valid, "churned")
+        tuning = tune_churn(
+            fit_rows[columns],
+            fit_rows["churned"],
+            valid_rows[columns],
+            valid_rows["churned"],
+            n_trials=settings.trials,
+            storage=tuning_storage,
+            study_name="winback-churn",
+            seed=settings.seed,
+            n_estimators=settings.n_estimators,
+            early_stopping_rounds=settings.early_stopping_rounds,
+            additive_features=_params(settings, columns)["additive_features"],
+        )
+    churn, decline, orders, spend, spend_figures = fit_models(
+        train, valid, columns, settings, tuning.best_params if tuning else None
+    )
+    choices |= spend_figures | _month_levels(churn)
+    calibrator, method, scores = calibrate(churn, valid, columns, settings.calibration)
+    periods = fit_period_models(
+        frame,
+        columns,
+        horizon_days=labels.horizon_days,
+        periods=labels.periods,
+        main_split=split,
+        validation=settings.validation_cutoffs,
+        test=settings.test_cutoffs,
+        min_train_cutoffs=settings.min_period_train_cutoffs,
+        discount_rate=settings.discount_rate,
+        params=_params(settings, columns),
+        btyd=btyd,
+    )
+    choices |= {f"period_{k}.method": m for k, m in periods.methods.items()}
+    bundle = ModelBundle(
+        plan=snapshots.plan,
+        horizon_days=labels.horizon_days,
+        churn=churn,
+        orders=orders,
+        spend=spend,
+        decline=decline,
+        calibrator=calibrator,
+        btyd=btyd,
+        periods=periods,
+    )
+    bundle.reference = reference_profile(bundle, train)
+    ours = bundle.predict(test)
+    predictions = {
+        "ours": ours.assign(p_active=1 - ours["churn_probability"]),
+        **_baselines(dataset, train, test, labels, settings.bgnbd_baseline),
+    }
+    metrics = evaluate(test, predictions) | period_metrics(bundle, frame)
+    keep = ["customer_id", "as_of", "churned", "declined", "orders_next", "spend_next"]
+    table = test[keep].join(ours)
+    for who, pred in predictions.items():
+        if who != "ours":
+            table = table.join(pred.add_prefix(f"{who}_"))
+    return TrainResult(bundle, split, metrics, scores, method, tuning, table, choices)
+
+
+def reference_profile(
+    bundle: ModelBundle, train: pd.DataFrame, max_rows: int = 200_000
+) -> ReferenceProfile:
+    """The training distribution of the model's inputs and outputs (a seeded sample of rows).
+
+    Calendar inputs (the cutoff's month) are left out: a scoring snapshot holds one month, so
+    they would always look shifted.
+    """
+    rows = train.sample(n=max_rows, random_state=0) if len(train) > max_rows else train
+    frame = pd.concat([bundle.model_inputs(rows), bundle.predict(rows)], axis=1)
+    inputs = [c for c in bundle.model_columns if c not in CALENDAR_INPUTS]
+    return ReferenceProfile.fit(frame, inputs, outputs=bundle.prediction_columns)
+
+
+def _fit_btyd(
+    snapshots: Snapshots,
+    split: TimeSplit,
+    horizon_days: int,
+    settings: TrainingSettings,
+    choices: dict[str, Any],
+) -> BtydFeatures | None:
+    """BG/NBD + Gamma-Gamma fitted on the customers at the last training cutoff, or None.
+
+    Only data before that cutoff is used, so no later split leaks into the numbers; a population
+    the models cannot describe (e.g. no repeat buyer) leaves the inputs out, with the reason.
+    """
+    if not settings.btyd_features or not BtydFeatures.available(snapshots.plan.columns):
+        choices["btyd_features"] = "off"
+        return None
+    as_of = pd.to_datetime(snapshots.frame["as_of"])
+    rows = snapshots.frame[as_of == pd.Timestamp(split.train[-1])]
+    try:
+        btyd = BtydFeatures.fit(rows, horizon_days)
+    except ValueError as exc:
+        choices["btyd_features"] = f"off: {exc}"
+        return None
+    choices["btyd_features"] = f"fitted on {len(rows)} customers at {split.train[-1]:%Y-%m-%d}"
+    return btyd
+
+
+def _month_levels(model: ChurnModel) -> dict[str, str]:
+    """Which calendar months had their level refit (seen in training), and which did not."""
+    refit = {m for part in model.levels_.values() for m in part.get("as_of_month", {})}
+    if not refit:
+        return {}
+    seen = sorted(int(float(m)) for m in refit)
+    unseen = [m for m in range(1, 13) if m not in seen]
+    text = "refit on the training rows for months " + ", ".join(map(str, seen))
+    if unseen:
+        text += "; not in training (the boosters' own level): " + ", ".join(map(str, unseen))
+    return {"month_levels": text}
+
+
+def period_metrics(bundle: ModelBundle, frame: pd.DataFrame) -> dict[str, float]:
+    """Each directly learned period's figures on its own test cutoffs: ``test.ours.period_<k>.*``.
+
+    Extrapolated periods have no held-out cutoff with the period observed (that is why they are
+    extrapolated) and get no figures.
+    """
+    periods = bundle.periods
+    if periods is None:
+        return {}
+    metrics: dict[str, float] = {}
+    for k, split in periods.splits.items():
+        rows = split_frame(frame, split)[2]
+        rows = rows[rows[f"margin_period_{k}"].notna()]
+        if rows.empty:
+            continue
+        predicted = bundle.predict(rows)[f"value_period_{k}"]
+        figures = regression_metrics(rows[f"margin_period_{k}"], predicted)
+        metrics |= {f"test.ours.period_{k}.{name}": v for name, v in figures.items()}
+    return metrics
+
+
+__all__ = [
+    "HEADLINE",
+    "TrainResult",
+    "TrainingSettings",
+    "calibrate",
+    "comparison_table",
+    "evaluate",
+    "fit_models",
+    "train_models",
+    "verdict",
+]
