@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import duckdb
+
 from winback.features import (
     DataSettings,
     FeatureSettings,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+
 from winback.common.errors import DataSourceError, SettingsError
 
 FORMATS = {".parquet": "parquet", ".csv": "csv"}

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+
 from winback.common.errors import SettingsError
 from winback.common.output import write_query
 from winback.common.timestamps import to_utc_naive

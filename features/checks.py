@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
+
 from winback.common.errors import SettingsError
 from winback.features.column_checks import (
     column_sql,

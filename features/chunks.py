@@ -19,6 +19,7 @@ from datetime import date, datetime
 from types import TracebackType
 
 import pandas as pd
+
 from winback.features.builder import FeaturePlan, feature_sql, set_cutoffs
 from winback.features.dataset import Dataset
 

@@ -22,6 +22,7 @@ from datetime import datetime
 
 import duckdb
 import pandas as pd
+
 from winback.features.settings import TableName
 
 

@@ -7,6 +7,7 @@ so the dictionary cannot drift from what the builder computes.
 from __future__ import annotations
 
 import pandas as pd
+
 from winback.features.builder import FeaturePlan
 from winback.features.definitions import FAMILIES, Feature
 from winback.features.settings import FeatureSettings

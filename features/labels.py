@@ -24,6 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
+
 from winback.features.builder import CUTOFFS_TABLE, prepare_orders
 from winback.features.dataset import Dataset
 from winback.features.definitions import MONEY_TYPE, money, window_us

@@ -20,6 +20,7 @@ from typing import Literal
 
 import duckdb
 import pandas as pd
+
 from winback.common.errors import DataContractError, DataSourceError, SettingsError
 from winback.features.checks import check_table
 from winback.features.contract import TablePlan, plan_table

@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
 from winback.common.arrow_tables import frame_to_arrow
 from winback.common.errors import DataContractError, DataSourceError
 from winback.features.settings import SourceSettings, TableName

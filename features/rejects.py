@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import duckdb
 import pandas as pd
+
 from winback.features.column_checks import DATE_RE, ident, literal
 from winback.features.contract import MAX_YEAR, MIN_YEAR, MONEY_LIMIT, SCHEMA, TablePlan
 from winback.features.dataset import REJECT_COLUMNS

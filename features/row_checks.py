@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+
 from winback.features.column_checks import literal
 from winback.features.contract import TablePlan
 

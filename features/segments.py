@@ -29,6 +29,7 @@ need_attention, about_to_sleep, at_risk, cant_lose, hibernating).
 from __future__ import annotations
 
 import pandas as pd
+
 from winback.features.builder import prepare_orders
 from winback.features.dataset import Dataset
 from winback.features.definitions import DAY_S, DAY_US, money, window_us

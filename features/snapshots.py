@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
+
 from winback.common.errors import WinbackError
 from winback.common.timestamps import to_utc_naive
 from winback.features.builder import FeaturePlan, build_features, plan_features

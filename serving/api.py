@@ -39,6 +39,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from winback.common import WinbackError
 from winback.features import Dataset, FeatureSettings, SegmentSettings, build_features
 from winback.features import build_segments as build_segment_rows

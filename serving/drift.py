@@ -17,6 +17,7 @@ from typing import Any, Literal
 import mlflow
 import numpy as np
 import pandas as pd
+
 from winback.common.timestamps import to_utc_naive
 from winback.serving.settings import DriftSettings
 from winback.training.reference import PSI_COLUMNS, ReferenceProfile

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+
 from winback.common import WinbackError
 from winback.features import Dataset, LabelSettings, build_labels
 from winback.features.snapshots import data_end

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from winback.common.figures import new_figure, save_figure
 from winback.common.html import escape, key_figures, number, page, png_uri, section, table
 from winback.features import Dataset, FeatureSettings

@@ -10,6 +10,7 @@ from pathlib import Path
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+
 from winback.common import WinbackError
 from winback.training.bundle import BUNDLE_FILE, ModelBundle
 from winback.training.models import ModelFileError

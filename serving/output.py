@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
+
 from winback.common import DataSourceError, write_frame
 
 _URL = re.compile(r"^[a-z][a-z0-9+]*://")

@@ -36,6 +36,7 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+
 from winback.features import Dataset
 from winback.serving.settings import Offer, PolicySettings
 

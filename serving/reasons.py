@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from winback.serving.reason_sentences import (
     ENTRY_COLUMNS,
     NO_CONTEXT,

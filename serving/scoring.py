@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
+
 from winback.common import WinbackError
 from winback.common.timestamps import to_utc_naive
 from winback.features import Dataset, FeatureSettings, SegmentSettings, build_segments

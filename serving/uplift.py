@@ -129,6 +129,7 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
 from winback.common import WinbackError
 from winback.common.timestamps import to_utc_naive
 from winback.features import Dataset, FeaturePlan, FeatureSettings, build_features, plan_features

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
+
 from winback.synthetic.population import Population
 
 OFFERS = ("discount_10", "discount_20", "free_shipping")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+
 from winback.synthetic.campaigns import CampaignHistory
 from winback.synthetic.intensity import EMAIL_PROFILE, WEB_PROFILE, Intensity, fade
 from winback.synthetic.population import Population

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 import numpy as np
+
 from winback.synthetic.campaigns import CampaignHistory
 from winback.synthetic.intensity import PURCHASE_PROFILE, Intensity, fade
 from winback.synthetic.population import Population

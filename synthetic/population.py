@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+
 from winback.synthetic.intensity import WEB_PROFILE, Intensity
 
 COUNTRIES = ("US", "GB", "DE", "FR", "CA", "AU", "NL")

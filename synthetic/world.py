@@ -147,6 +147,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+
 from winback.common.arrow_tables import frame_to_arrow
 from winback.common.errors import SettingsError
 from winback.synthetic.campaigns import OFFERS, PROGRAMMES, Programme, run_campaigns, uplift_90d

@@ -16,6 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from datetime import datetime
 
 import pytest
+
 from winback.synthetic import SyntheticWorld, simulate
 
 

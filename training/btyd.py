@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.special import hyp2f1
+
 from winback.training.baselines import (
     BGNBD_PARAMS,
     GAMMA_GAMMA_PARAMS,

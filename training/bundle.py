@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from winback.features import FeaturePlan, FeatureSettings, describe_features
 from winback.training.btyd import BTYD_COLUMNS, BTYD_DESCRIPTIONS, BtydFeatures
 from winback.training.calibration import Calibrator

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 import numpy as np
 import pandas as pd
+
 from winback.common.figures import new_figure, save_figure
 
 if TYPE_CHECKING:

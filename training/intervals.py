@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
+
 from winback.training.metrics import HIGHER_IS_BETTER, expected_top_sums, top_count
 
 _Array = npt.NDArray[np.float64]

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
+
 from winback.common.errors import WinbackError
 from winback.training.levels import fit_offsets
 

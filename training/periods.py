@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from winback.training.btyd import BtydFeatures
 from winback.training.models import SpendModel
 from winback.training.splits import NotEnoughCutoffsError, TimeSplit, split_cutoffs, split_frame

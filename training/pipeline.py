@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.metrics import mean_tweedie_deviance
+
 from winback.features import Dataset, LabelSettings, Snapshots
 from winback.training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
 from winback.training.btyd import BTYD_COLUMNS, BtydFeatures

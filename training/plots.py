@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
+
 from winback.common.figures import new_figure, save_figure
 from winback.training.metrics import decile_table, gains_curve, reliability_table
 

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
 from winback.common import WinbackError
 
 #: Version of the document :meth:`ReferenceProfile.to_dict` writes.

@@ -22,6 +22,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 from mlflow.tracking import MlflowClient
+
 from winback.common.errors import WinbackError
 
 # MLflow's import-time warning that escapes under warnings-as-errors; see training.tracking.

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from winback.common.html import breakable, page
 from winback.common.html import escape as _e
 from winback.common.html import number as _number

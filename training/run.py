@@ -17,6 +17,7 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+
 from winback.features import (
     Dataset,
     FeatureSettings,

@@ -34,6 +34,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 from mlflow.tracking import MlflowClient
+
 from winback.training.bundle import ModelBundle
 
 # MLflow 3.17 infers schemas for its own agent types when mlflow.pyfunc is first imported and

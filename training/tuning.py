@@ -45,6 +45,7 @@ from typing import Any
 import lightgbm as lgb
 import optuna
 import pandas as pd
+
 from winback.common.errors import WinbackError
 from winback.training.models import SAME_NAME_PARAMS, ChurnModel, _labels
 

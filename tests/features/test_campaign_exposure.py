@@ -6,6 +6,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+
 from winback.features import FeatureSettings, build_features, load_dataset
 
 T = datetime(2024, 6, 1)

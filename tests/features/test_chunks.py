@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+
 from winback.features import FeatureSettings, build_features, load_dataset, plan_features
 from winback.features.chunks import FeatureChunks
 

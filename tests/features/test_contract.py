@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+
 from winback.common.errors import DataContractError, DataSourceError, SettingsError
 from winback.features.dataset import REJECT_COLUMNS, Dataset
 from winback.features.loading import load_dataset, load_summary, write_quarantine

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
+
 from winback.features import (
     EngineSettings,
     FeatureSettings,

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
-from winback.common.timestamps import to_utc_naive
-from winback.features import FeatureSettings, build_features, load_dataset, plan_features
 
 from tests.features.naive import naive_features
 from tests.strategies import histories
+from winback.common.timestamps import to_utc_naive
+from winback.features import FeatureSettings, build_features, load_dataset, plan_features
 
 FEATURES = FeatureSettings(windows_days=(7, 30, 90), trend_weeks=4)
 

@@ -7,6 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
+
 from winback.features import LabelSettings, build_labels, load_dataset
 
 T = datetime(2024, 4, 1)

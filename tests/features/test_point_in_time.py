@@ -11,9 +11,9 @@ from datetime import datetime
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from winback.features import FeatureSettings, build_features, build_segments, load_dataset
 
 from tests.strategies import future_records, histories
+from winback.features import FeatureSettings, build_features, build_segments, load_dataset
 
 FEATURES = FeatureSettings(windows_days=(7, 30, 90), trend_weeks=4)
 

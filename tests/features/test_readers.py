@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+
 from winback.common.errors import DataContractError, DataSourceError
 from winback.features.loading import load_dataset
 from winback.features.settings import DataSettings, SourceSettings

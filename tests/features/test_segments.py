@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
+
 from winback.features import SegmentSettings, build_features, build_segments, load_dataset
 from winback.features.segments import RFM_SEGMENTS
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
+
 from winback.features import (
     FeatureSettings,
     LabelSettings,

@@ -6,6 +6,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
+
 from winback.features import FeatureSettings, load_dataset, plan_features
 from winback.features.builder import feature_sql, set_cutoffs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+
 from winback.features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
 from winback.serving.model import load_model
 from winback.serving.scoring import score

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+
 import winback.serving.scoring as scoring_module
 from winback.features import (
     Dataset,

@@ -13,6 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient, fluent
 from mlflow.tracking._model_registry import utils as registry_utils
 from mlflow.tracking._tracking_service import utils as tracking_utils
+
 from winback.features import build_features, load_dataset
 from winback.serving.drift import REPORT_COLUMNS, DriftReport, drift_report, log_drift, status_of
 from winback.serving.settings import DriftSettings

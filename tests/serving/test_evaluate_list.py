@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from winback.features import LabelSettings, load_dataset
 from winback.serving.evaluate import HorizonNotPassedError, evaluate_list
 

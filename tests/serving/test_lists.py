@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from PIL import Image
+
 from winback.serving.lists import build_list, summary_lines, write_list_summary
 from winback.serving.policy import LIST_COLUMNS
 from winback.serving.settings import PolicySettings

@@ -7,6 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
+
 from winback.features import load_dataset
 from winback.serving.policy import (
     best_offers,

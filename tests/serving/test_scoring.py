@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
+from tests.serving.conftest import AS_OF, SCORED_AT, TABLES
 from winback.common import DataSourceError
 from winback.features import load_dataset
 from winback.serving.model import ModelLoadError, load_model
 from winback.serving.output import write_output
 from winback.serving.scoring import SignatureMismatchError, score, score_columns
-
-from tests.serving.conftest import AS_OF, SCORED_AT, TABLES
 
 
 def test_scores_follow_the_output_contract(scored, small_world) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
+
 from winback.features import (
     Dataset,
     FeatureSettings,

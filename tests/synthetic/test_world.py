@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from winback.common.errors import SettingsError
 from winback.synthetic import SyntheticWorld, simulate, write_world
 from winback.synthetic.campaigns import OFFER_COST, OFFER_STRENGTH, OFFERS

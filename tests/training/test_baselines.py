@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
+
 from winback.training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
 
 HAS_PYMC_MARKETING = importlib.util.find_spec("pymc_marketing") is not None

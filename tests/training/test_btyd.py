@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from winback.training.baselines import BgNbdBaseline
-from winback.training.btyd import BTYD_COLUMNS, BtydFeatures, summary_from_features
 
 from tests.training.test_baselines import simulate_bgnbd
+from winback.training.baselines import BgNbdBaseline
+from winback.training.btyd import BTYD_COLUMNS, BtydFeatures, summary_from_features
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+
 from winback.training.calibration import (
     Calibrator,
     _ece,

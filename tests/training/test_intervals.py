@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from winback.training.intervals import METRICS, gain_intervals
 from winback.training.metrics import classification_metrics, regression_metrics
 from winback.training.pipeline import verdict

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
 from winback.training.metrics import (
     DESCRIPTIVE,
     HIGHER_IS_BETTER,

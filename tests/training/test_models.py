@@ -17,6 +17,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
+
 from winback.features import (
     LabelSettings,
     Snapshots,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from winback.features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
 from winback.training.bundle import ModelBundle
 from winback.training.metrics import regression_metrics

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from winback.features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
 from winback.training.bundle import ModelBundle
 from winback.training.pipeline import (

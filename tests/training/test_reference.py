@@ -9,6 +9,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
+
 from winback.features import build_features, load_dataset
 from winback.synthetic import SyntheticWorld
 from winback.training.reference import (

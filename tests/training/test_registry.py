@@ -10,6 +10,15 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+
+from tests.training.test_tracking import (
+    MLFLOW_SQLALCHEMY_NOISE,
+    end_runs,
+    isolate_mlflow,
+    scoring_frame,
+    seed_store,
+    tiny_bundle,
+)
 from winback.training.bundle import ModelBundle
 from winback.training.registry import (
     CHALLENGER,
@@ -26,15 +35,6 @@ from winback.training.registry import (
     register,
 )
 from winback.training.tracking import TrackingSettings, configure, log_bundle
-
-from tests.training.test_tracking import (
-    MLFLOW_SQLALCHEMY_NOISE,
-    end_runs,
-    isolate_mlflow,
-    scoring_frame,
-    seed_store,
-    tiny_bundle,
-)
 
 pytestmark = pytest.mark.filterwarnings(MLFLOW_SQLALCHEMY_NOISE)
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from winback.training.splits import NotEnoughCutoffsError, split_cutoffs, split_frame
 
 MONTHS = [datetime(2023, m, 1) for m in range(1, 13)] + [datetime(2024, m, 1) for m in range(1, 13)]

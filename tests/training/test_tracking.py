@@ -17,6 +17,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient, fluent
 from mlflow.tracking._model_registry import utils as registry_utils
 from mlflow.tracking._tracking_service import utils as tracking_utils
+
 from winback.features.builder import FeaturePlan
 from winback.features.definitions import Feature
 from winback.training.bundle import ModelBundle

@@ -14,6 +14,7 @@ import optuna
 import pandas as pd
 import pytest
 from sklearn.metrics import log_loss
+
 from winback.training.models import ChurnModel, ColumnMismatchError
 from winback.training.tuning import TuningError, TuningResult, default_storage, tune_churn
 

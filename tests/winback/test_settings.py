@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from winback.common import SettingsError
 
+from winback.common import SettingsError
 from winback.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
