@@ -7,7 +7,7 @@ For each customer and each offer they are eligible for::
 - *churn reduction*: the offer's effect on this customer's probability of churning over the
   horizon. With an uplift model learned from campaign history (:mod:`serving.uplift`) it is the
   customer's estimated reduction; otherwise ``P(churn) × assumed_effect`` from the catalog, the
-  share of at-risk customers the offer keeps (DESIGN.md: P(churn) × effect × margin kept).
+  share of at-risk customers the offer keeps (docs/design.md, "Deciding who merits an offer").
 - *margin kept*: what the customer brings if they stay, from the value forecast. CLV is an
   expectation that already counts the chance of churning, ``CLV ≈ (1 − P(churn)) × margin if
   retained``, so margin kept is ``CLV / (1 − P(churn))`` with P(churn) capped at 0.9 so a
@@ -40,8 +40,8 @@ import pandas as pd
 from winback.features import Dataset
 from winback.serving.settings import Offer, PolicySettings
 
-#: Columns of the win-back list, in order (DESIGN.md), then the reasons as plain text and the
-#: list's cutoff (which ``winback evaluate`` reads).
+#: Columns of the win-back list, in order (docs/design.md, "Outputs"), then the reasons as plain
+#: text and the list's cutoff (which ``winback evaluate`` reads).
 LIST_COLUMNS = (
     "rank",
     "customer_id",

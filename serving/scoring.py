@@ -4,7 +4,7 @@
 of it for the reasons' reference → for each chunk of customers: check_types, predict and explain
 → segments → the scores table``. Python's memory grows with the scores table, not with the
 feature table: a chunk's features are dropped once scored, unless the caller keeps them. The
-table's columns are the contract of DESIGN.md ("Outputs"); the same data, model and ``as_of``
+table's columns are a contract (docs/design.md, "Outputs"); the same data, model and ``as_of``
 give the same rows, byte for byte, apart from ``scored_at``, whatever the chunk size.
 """
 
