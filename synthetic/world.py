@@ -94,10 +94,8 @@ Campaigns and the true offer effect
     dislike contact: they redeem 0.2× as often, take 0.3× the promotions (2.1%) and open 0.35×
     the emails their open share o would give (o is drawn first; the class depends on it as
     above, then the sleeping dogs' o is scaled down). Weighted by the class shares the promotion
-    multipliers average 1. Measured (60,000 customers, seed 2): an order with a discount within
-    30 days follows 33% of the offers sent to responders, 12% for the indifferent and 4% for
-    sleeping dogs (lapsed customers included); 18%, 5.9% and 2.5% of their orders carry a
-    discount (redemptions included); they open 20, 17 and 6 emails over the three years.
+    multipliers average 1. What these give in the data, measured:
+    ``docs/2026-12-05-synthetic-world.md``.
 
     For a treated customer alive at the send time s:
 
@@ -128,9 +126,7 @@ Ground truth (one row per customer)
 
 Tables are sorted by (timestamp, customer_id); ``order_id`` ``O000000000, ...`` follows that
 order. Randomness comes from ``numpy.random.Generator(PCG64)`` streams spawned from ``seed``.
-Everything is vectorised: a million customers over two years (about 8.5 million transactions,
-34 million events, 0.6 million campaign rows) simulate in about 30 s and 4.5 GB and write as
-Parquet in about 8 s on a 2-core machine (``bench/bench_simulate.py``).
+Everything is vectorised (time and memory at a million customers: ``bench/bench_simulate.py``).
 """
 
 from __future__ import annotations
