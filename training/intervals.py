@@ -9,8 +9,9 @@ win that another sample of customers would very likely repeat; one whose interva
 zero is a tie within noise.
 
 Only the headline figures are resampled, each by a lean NumPy function of the same definition
-as :mod:`training.metrics` (ties in a ranking at their expected value), so 200 resamples of a
-test set take about a second; larger test sets are subsampled to ``max_rows`` customers first.
+as :mod:`training.metrics` (ties in a ranking at their expected value), so resampling costs
+little next to training (measured: ``docs/2026-12-05-training-measurements.md``); larger test
+sets are subsampled to ``max_rows`` customers first.
 """
 
 from __future__ import annotations

@@ -3,11 +3,8 @@
 A feature the models learn as a level only (the cutoff's calendar month, see ``additive_features``
 in :mod:`training.models`) gets its level from boosting only as fast as its trees win the split
 search, and early stopping counts the rounds on validation cutoffs that hold other months. So the
-level of a month stays part-learned. On a synthetic world of 3,000 customers (seed 11) the spend
-of the one October training cutoff was under-forecast by 10% (Tweedie), 26% (two-part) and 3%
-(orders × value) on the very rows the models trained on; on three such worlds (seeds 11, 13, 17)
-the October test quarter was under-forecast by 5–33%; with the levels refit its error lay
-between −14% and +3%.
+level of a month stays part-learned, and a month's total comes out wrong even on the rows the
+models trained on (measured: ``docs/2026-12-05-training-measurements.md``).
 
 :func:`fit_offsets` refits one offset per level on the link scale so that each level's predicted
 total on the training rows equals its actual total: Newton steps on the log loss (logit link) or
