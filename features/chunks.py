@@ -4,11 +4,8 @@ A nightly scoring of millions of customers needs every customer's row once, neve
 Python at the same time. :class:`FeatureChunks` builds the feature table once, inside DuckDB (a
 temporary table, held within ``[engine] memory_limit`` and spilled to disk beyond it), then hands
 it out ``chunk_rows`` customers at a time, in :func:`features.build_features`'s order: the
-chunks, concatenated, are the single build's table, row for row.
-
-Measured on 1,000,000 customers (34M events; 941,013 known at the cutoff, 2 cores): one build
-then reads took 58 s with a peak 0.34 GiB above the loaded data; one query per chunk of 50,000,
-each scanning every event, took 222 s and 0.59 GiB.
+chunks, concatenated, are the single build's table, row for row. One query per chunk instead
+would scan every event once per chunk (measured: ``docs/2026-12-05-scoring-cost.md``).
 """
 
 from __future__ import annotations

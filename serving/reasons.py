@@ -18,11 +18,9 @@ Context makes a number meaningful. Two kinds, at most one per sentence:
   input, so a value reads "higher than 85% of customers". Build it once over the scored
   population (or the training rows) and pass it to every chunk, so chunks agree.
 
-Cost: the contributions dominate. Measured on 50,000 rows of the synthetic world's model (shared
-2-core machine, 1 thread): contributions and ranking 0.4–0.6 ms a row, everything here after
-them 0.014 ms a row with a reference (0.010 without), :func:`reasons_json` 0.010 ms a row. That
-is because the dictionary is parsed once per feature, contexts are computed per feature with
-numpy, and each reason costs one short formatting call.
+Cost: the contributions dominate; the sentences are cheap because the dictionary is parsed once
+per feature, contexts are computed per feature with numpy, and each reason costs one short
+formatting call (measured: ``docs/2026-12-05-scoring-cost.md``).
 """
 
 from __future__ import annotations

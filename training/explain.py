@@ -5,25 +5,13 @@ which asks LightGBM for ``pred_contrib``: one column per feature plus ``bias``, 
 to the raw score, on the model's link scale (log-odds for churn; log of the expected value for
 orders and spend). ``contribution`` columns below are on that scale.
 
-Why LightGBM's own contributions and not the ``shap`` package (the issue asked to measure and
-choose):
-
-* **Exact, and the same numbers.** ``pred_contrib`` is LightGBM's C++ implementation of exact
-  path-dependent TreeSHAP (Lundberg, Erion and Lee, 2018). ``shap.TreeExplainer`` on a LightGBM
-  model with ``feature_perturbation="tree_path_dependent"`` runs the same algorithm on the same
-  trees and training counts, so it gives the same values up to rounding (not re-checked here:
-  ``shap`` is not installed). Its ``"interventional"`` mode needs a background sample and
-  answers a different question; nothing here needs it.
-* **No new dependency.** ``shap`` is not installed and pulls in numba/llvmlite; the models
-  already hold the boosters, including the two-part spend model, whose two boosters
-  :class:`SpendModel` already combines into contributions that sum exactly.
-* **Speed is the algorithm's, not the wrapper's.** Measured on a shared 2-core machine, the small
-  synthetic world's churn model (130 features, 56 trees of 31 leaves, mean depth 10) explains
-  100,000 rows in about 46–51 s (~0.5 ms a row; 20,000 rows: 10 s on 1 thread, 8 s on 2), while
-  ``raw_score`` takes 1 s. TreeSHAP costs O(trees · leaves · depth²) a row in either library
-  (``shap`` was not measured: it is not installed). Ranking them here adds under 1 s per
-  100,000 rows. So explain the rows someone will act on (the offer list), not every
-  customer; :func:`top_contributions` works in chunks so a million rows fit in memory.
+``pred_contrib`` is exact path-dependent TreeSHAP (Lundberg, Erion and Lee, 2018), the algorithm
+``shap.TreeExplainer`` runs in its ``tree_path_dependent`` mode, so the ``shap`` package would
+add a dependency and no information; the two-part spend model's boosters already combine into
+contributions that sum exactly (:class:`SpendModel`). TreeSHAP costs O(trees · leaves · depth²)
+a row, far more than predicting, so explain the rows someone will act on (the offer list), not
+every customer; :func:`top_contributions` works in chunks so a million rows fit in memory. The
+comparison and the timings: ``docs/2026-12-05-scoring-cost.md``.
 
 Join ``feature`` with ``features.describe_features(settings, plan)["name"]`` for the business
 meaning of each reason.
