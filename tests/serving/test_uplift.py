@@ -119,9 +119,7 @@ def comparison(informed):
 def test_on_a_randomised_programme_the_default_learner_beats_risk_targeting(randomised) -> None:
     """The policy's own path: default R-learner, gate on; 5% of customers contacted.
 
-    Measured, captured margin as a multiple of the true risk's: seeds 1-3 0.91× (refused by
-    the gate), 1.54×, 2.66× (this test uses seed 2); dev seeds 4-6 2.84× (refused), 2.89×,
-    2.28×. Spearman with the true effect 0.30-0.39.
+    Per-seed results: docs/2026-12-05-uplift-targeting.md.
     """
     world, dataset, model = randomised
     table, effect, true_uplift = _compare(world, dataset, model)
@@ -193,9 +191,8 @@ def test_estimates_rank_customers_by_their_true_effect(comparison) -> None:
 def test_uplift_targeting_captures_more_margin_than_risk_at_the_same_budget(comparison) -> None:
     """5% of the customers contacted; "risk" ranks by the *true* 90-day drop-out probability.
 
-    Measured over seeds 1-3: uplift captures 3.47×, 1.56× and 3.08× what risk does (this test
-    uses seed 2); risk × value, the ranking of an assumed constant effect, captures nearly
-    nothing, since the most valuable customers include the sleeping dogs.
+    Risk × value, the ranking of an assumed constant effect, is no contender: the most valuable
+    customers include the sleeping dogs. Per-seed results: docs/2026-12-05-uplift-targeting.md.
     """
     table, _, _ = comparison
     captured = table["captured"]
