@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import getpass
 import math
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,12 +23,7 @@ from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 from mlflow.tracking import MlflowClient
 
 from winback.common.errors import WinbackError
-
-# MLflow's import-time warning that escapes under warnings-as-errors; see training.tracking.
-_MLFLOW_IMPORT_NOISE = r".*Any type hint is inferred as AnyType"
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=_MLFLOW_IMPORT_NOISE, category=UserWarning)
-    from mlflow.pyfunc import PyFuncModel
+from winback.training.tracking import PyFuncModel, load_logged_model
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -244,13 +238,17 @@ def _user() -> str:
 
 
 def load_champion(name: str) -> PyFuncModel:
-    """The champion of ``name`` as a pyfunc model (``models:/<name>@champion``)."""
+    """The champion of ``name`` as a pyfunc model (``models:/<name>@champion``).
+
+    A champion this winback cannot read (saved by an older one) raises ``ModelFileError``
+    saying so (see :func:`training.tracking.load_logged_model`).
+    """
     if champion_version(name) is None:
         raise ModelNotFoundError(
             f"model {name!r} has no champion in the registry at {mlflow.get_registry_uri()}; "
             "train one with `winback train`, or choose one with `winback promote`"
         )
-    return mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+    return load_logged_model(f"models:/{name}@{CHAMPION}")
 
 
 __all__ = [
