@@ -30,6 +30,7 @@ from winback.features import (
 )
 from winback.training.bundle import ModelBundle
 from winback.training.explain import global_importance, importance_plot, shap_summary_plot
+from winback.training.lineage import log_source, log_training_data
 from winback.training.models import ModelFileError
 from winback.training.pipeline import (
     TrainingSettings,
@@ -51,7 +52,6 @@ from winback.training.report import write_report
 from winback.training.tracking import (
     TrackingSettings,
     configure,
-    git_commit,
     log_bundle,
     log_fingerprint,
     log_frame,
@@ -134,10 +134,10 @@ def train_and_register(
     )
     with mlflow.start_run(run_name=f"train as of {snaps.observed_until:%Y-%m-%d}") as run:
         log_settings(dict(settings_document or {}))
-        log_fingerprint(dataset.fingerprint())
-        commit = git_commit(root)
-        if commit:
-            mlflow.set_tag("git_commit", commit)
+        fingerprint = dataset.fingerprint()
+        log_fingerprint(fingerprint)
+        log_source(root)
+        log_training_data(dataset, snaps, fingerprint)
         storage = default_storage(root) if tracking.uri is None else None
         if storage is not None:
             (root / "mlruns").mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,8 @@ and the :class:`~training.bundle.ModelBundle` as a pyfunc model with its signatu
 synthetic input example. The model is the bundle's JSON directory plus a code file importing
 :class:`WinbackPyfunc` from the installed ``winback`` package (never from a source checkout), so
 it loads wherever ``winback`` is installed, as its requirements say; :func:`load_logged_model`
-names what to do about a model this installation cannot import.
+names what to do about a model this installation cannot import. Where the run's code and data
+came from is recorded by :mod:`training.lineage`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -326,23 +326,6 @@ def log_fingerprint(fingerprint: Mapping[str, Any]) -> None:
     mlflow.log_dict(_plain(fingerprint), "data_fingerprint.json")
 
 
-def git_commit(root: Path) -> str | None:
-    """The commit checked out at ``root``, or ``None`` outside a git checkout (or without git)."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and commit else None
-
-
 def log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
     """Log ``frame`` to the active run as CSV at ``artifact_file`` (e.g. ``eval/lift.csv``)."""
     with tempfile.TemporaryDirectory(prefix="winback-frame-") as tmp:
@@ -510,7 +493,6 @@ __all__ = [
     "WinbackPyfunc",
     "configure",
     "flatten_settings",
-    "git_commit",
     "latest_training_run",
     "load_logged_model",
     "log_bundle",
