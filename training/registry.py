@@ -251,6 +251,42 @@ def load_champion(name: str) -> PyFuncModel:
     return load_logged_model(f"models:/{name}@{CHAMPION}")
 
 
+#: MLflow's SQL stores hold at most this many characters of a description.
+_MAX_DESCRIPTION = 5000
+
+
+def _fit(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _MAX_DESCRIPTION else text[: _MAX_DESCRIPTION - 1] + "…"
+
+
+def describe_model(name: str, text: str, *, replace: bool = False) -> bool:
+    """Set the registered model's description, unless it has one and ``replace`` is False.
+
+    A description someone wrote in the MLflow UI is kept; returns whether ``text`` was set.
+    """
+    client = _client()
+    try:
+        current = client.get_registered_model(name).description
+    except MlflowException as exc:
+        if exc.error_code != _NOT_FOUND:
+            raise
+        raise ModelNotFoundError(
+            f"no registered model {name!r} in the registry at {mlflow.get_registry_uri()}"
+        ) from exc
+    if current and current.strip() and not replace:
+        return False
+    client.update_registered_model(name, description=_fit(text))
+    return True
+
+
+def describe_version(name: str, version: int, text: str) -> None:
+    """Set the description of ``version`` of ``name`` (Markdown, as the MLflow UI shows it)."""
+    client = _client()
+    _check_version(client, name, version)
+    client.update_model_version(name, str(version), description=_fit(text))
+
+
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
@@ -261,6 +297,8 @@ __all__ = [
     "apply_promotion",
     "champion_version",
     "decide_promotion",
+    "describe_model",
+    "describe_version",
     "load_champion",
     "promote",
     "register",

@@ -29,6 +29,7 @@ from winback.features import (
     build_snapshots,
 )
 from winback.training.bundle import ModelBundle
+from winback.training.descriptions import describe_registration
 from winback.training.explain import global_importance, importance_plot, shap_summary_plot
 from winback.training.lineage import log_source, log_training_data
 from winback.training.models import ModelFileError
@@ -184,6 +185,16 @@ def train_and_register(
         current = champion_metrics(tracking.registered_model, dataset, test)
         decision = decide_promotion(result.metrics, current, rule)
         apply_promotion(tracking.registered_model, version, decision)
+        describe_registration(
+            tracking.registered_model,
+            version,
+            run_id=run.info.run_id,
+            run_name=run.info.run_name,
+            result=result,
+            decision=decision,
+            observed_until=snaps.observed_until,
+            data_digest=str(fingerprint["hash"]),
+        )
         mlflow.set_tags({f"promotion.{k}": v for k, v in decision.tags().items()})
     return TrainingRun(result, run.info.run_id, version, decision, uri, report)
 
