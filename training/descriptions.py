@@ -82,6 +82,7 @@ def version_description(
     run = f"`{run_id}`" + (f" ({run_name})" if run_name else "")
     digest = f" (data digest `{data_digest}`)" if data_digest else ""
     outcome = "promoted to champion" if decision.promote else "not promoted"
+    reason = decision.reason.removesuffix("; not promoted").removesuffix("; promoted")
     table = _table(comparison_table(metrics))
     blocks = [
         [f"Trained by MLflow run {run}."],
@@ -93,7 +94,7 @@ def version_description(
         ["**Test figures**, every model on the same test rows:"] if table else [],
         table,
         [f"- {line}" for line in verdict(metrics)],
-        [f"**Promotion gate at training**: {outcome} ({decision.reason})."],
+        [f"**Promotion gate at training**: {outcome} ({reason})."],
     ]
     return "\n\n".join("\n".join(block) for block in blocks if block)
 
