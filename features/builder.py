@@ -21,7 +21,6 @@ import pandas as pd
 
 from winback.common.errors import SettingsError
 from winback.common.output import write_query
-from winback.common.timestamps import to_utc_naive
 
 # Imported for their side effect: each module registers its feature families.
 from winback.features import campaign_exposure, engagement, profile, rfm  # noqa: F401
@@ -247,7 +246,7 @@ def prepare_orders(dataset: Dataset) -> str:
 
 def set_cutoffs(dataset: Dataset, cutoffs: Iterable[date | datetime | str]) -> list[datetime]:
     """Store the cutoffs in the connection as the table every builder query joins."""
-    moments = sorted({to_utc_naive(c) for c in cutoffs})
+    moments = sorted({dataset.cutoff(c) for c in cutoffs})
     if not moments:
         raise SettingsError("no cutoffs to build features for")
     dataset.con.execute(

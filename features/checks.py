@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 import pandas as pd
@@ -52,14 +53,21 @@ class TableCheck:
 
 
 def check_table(
-    con: duckdb.DuckDBPyConnection, raw: RawTable, plan: TablePlan, source: SourceSettings
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    plan: TablePlan,
+    source: SourceSettings,
+    not_after: datetime | None = None,
 ) -> TableCheck:
-    """Check every row of ``raw``; create the clean table ``plan.table`` from the rows that pass."""
+    """Check every row of ``raw``; create the clean table ``plan.table`` from the rows that pass.
+
+    A timestamp after ``not_after`` (naive UTC; the load time) fails check ``after_load_time``.
+    """
     names = _TempNames(plan.table)
     _validate_format(con, plan, source)
-    sql = _CheckSql(con, raw, plan, source)
+    sql = _CheckSql(con, raw, plan, source, not_after)
     try:
-        with _session_zone(con, source.timezone):
+        with _session_zone(con, source.timezone or "UTC"):
             con.execute(f"CREATE OR REPLACE TABLE {names.checked} AS {sql.checked()}")
             (bad,) = con.sql(
                 f"SELECT count(*) FILTER (WHERE NOT _ok) FROM {names.checked}"
@@ -127,6 +135,7 @@ class _CheckSql:
         raw: RawTable,
         plan: TablePlan,
         source: SourceSettings,
+        not_after: datetime | None = None,
     ) -> None:
         types = {r[0]: r[1] for r in con.sql(f"DESCRIBE {ident(raw.relation)}").fetchall()}
         declared = {c.name: c for c in SCHEMA[plan.table]}
@@ -146,7 +155,12 @@ class _CheckSql:
             self._first.append(f"{step.first} AS t{j}")
             self._typed.append(f"CAST({step.typed} AS {CLEAN_TYPES[col.kind]}) AS v{j}")
             self._values.append(f"v{j}")
-            self._problems.append(step.problem)
+            problem = step.problem
+            if ours == "timestamp" and not_after is not None:
+                limit = f"TIMESTAMP '{not_after:%Y-%m-%d %H:%M:%S.%f}'"
+                late = f"CASE WHEN v{j} > {limit} THEN 'after_load_time' END"
+                problem = f"coalesce({problem}, {late})"
+            self._problems.append(problem)
         for k, name in enumerate(plan.attributes):
             kind = family(types[name])
             numeric = kind in ("integer", "float")

@@ -158,14 +158,14 @@ def _timestamp_sql(
     src: str, kind: str, source: SourceSettings, t: str, v: str, missing: str
 ) -> ColumnSql:
     # Timestamps end as naive UTC: timezone(zone, naive) reads a wall time in that zone.
-    zone = literal(source.timezone)
+    zone = literal(source.timezone or "UTC")
     # t is not NULL here, so a NULL v is a value the conversion could not represent.
     in_range = f"WHEN {v} IS NULL OR NOT ({v} {_IN_RANGE}) THEN 'date_range'"
     if kind == "timestamptz":
         return ColumnSql(src, _utc(t), f"CASE {missing} {in_range} END")
     if kind == "timestamp":
         typed = _utc(f"timezone({zone}, CAST({t} AS TIMESTAMP))")
-        if source.timezone in ("UTC", "Etc/UTC"):
+        if (source.timezone or "UTC") in ("UTC", "Etc/UTC"):
             typed = f"CAST({t} AS TIMESTAMP)"  # already UTC wall time
         return ColumnSql(src, typed, f"CASE {missing} {in_range} END")
     fmt = source.timestamp_format

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pandas as pd
 
+from winback.common.errors import SettingsError
+from winback.common.timestamps import local_midnight_after, to_utc_naive
 from winback.features.settings import TableName
 
 
@@ -63,6 +65,43 @@ class Dataset:
     order_lines: bool = True
     #: Derived tables already built in ``con`` (e.g. the orders table), built once per dataset.
     prepared: set[str] = field(default_factory=set)
+    #: The business's time zone: cutoffs are its midnights.
+    timezone: str = "UTC"
+    #: What loading set aside without stopping (rows stamped after the load time), for the shell.
+    notes: list[str] = field(default_factory=list)
+
+    def cutoff(self, moment: date | datetime | str) -> datetime:
+        """``moment`` as a naive UTC cutoff; a date means its midnight in the business's zone."""
+        return to_utc_naive(moment, self.timezone)
+
+    def end(self) -> datetime | None:
+        """The exclusive end of the transactions: the business's midnight after the last day."""
+        span = self.time_range()
+        return None if span is None else local_midnight_after(span[1], self.timezone)
+
+    def check_cutoff(self, moment: datetime, *, max_days_after: int) -> None:
+        """Refuse a cutoff before the first transaction or far after the data's end.
+
+        A cutoff outside the data scores every customer as if they had all left (or none had
+        arrived), which looks like a result; this says what the data covers instead.
+        """
+        span = self.time_range()
+        if span is None:
+            return
+        first, last = span
+        end = local_midnight_after(last, self.timezone)
+        covers = f"the transactions run from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        if moment <= first:
+            raise SettingsError(
+                f"as of {moment:%Y-%m-%d} is not after the first transaction: {covers}. "
+                "Choose a date after the first."
+            )
+        if (moment - end).days > max_days_after:
+            raise SettingsError(
+                f"as of {moment:%Y-%m-%d} is {(moment - end).days:,} days after the data ends: "
+                f"{covers}. Choose a date up to {end + timedelta(days=max_days_after):%Y-%m-%d}, "
+                "or load newer data."
+            )
 
     def has(self, table: TableName, column: str | None = None) -> bool:
         """Whether ``table`` was loaded and, if given, has ``column``."""

@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from winback.common.errors import DataContractError, DataSourceError, SettingsError
+from winback.common.timestamps import to_utc_naive
 from winback.features.checks import check_table
 from winback.features.contract import TablePlan, plan_table
 from winback.features.dataset import REJECT_COLUMNS, Dataset, TableReport
@@ -47,10 +49,16 @@ def load_dataset(
     on_bad_rows: OnBadRows = "stop",
     con: duckdb.DuckDBPyConnection | None = None,
     engine: EngineSettings | None = None,
+    load_time: datetime | None = None,
 ) -> Dataset:
     """Read, check and load the contract tables into ``con`` (a new in-memory DuckDB if None).
 
     A new connection is set up from ``engine`` (memory limit, threads, spill directory).
+
+    Records stamped after ``[data] complete_until``, else after ``load_time`` (naive UTC; the
+    shell passes the clock's time), cannot have happened yet: they are quarantined in either
+    mode, counted, and never choose a cutoff; ``Dataset.notes`` says so. Tables whose customer
+    ids barely meet (``[data] min_id_overlap``) stop the load with examples from both.
 
     ``frames`` supplies tables as DataFrames (they win over ``data``'s source for the same table,
     whose column mapping and time zone still apply). Raises DataSourceError when a source cannot
@@ -59,7 +67,8 @@ def load_dataset(
     """
     if on_bad_rows not in ("stop", "quarantine"):
         raise SettingsError(f"on_bad_rows must be 'stop' or 'quarantine', got {on_bad_rows!r}")
-    sources = data.sources() if data is not None else {}
+    data = data or DataSettings()
+    sources = data.sources()
     frames = dict(frames or {})
     unknown = sorted(set(frames) - set(TABLES))
     if unknown:
@@ -73,7 +82,12 @@ def load_dataset(
     if con is None:
         con = connect(engine or EngineSettings())
     try:
-        return _load(con, sources, frames, on_bad_rows)
+        not_after = load_time
+        if data.complete_until is not None:
+            not_after = to_utc_naive(data.complete_until, data.business_zone())
+        dataset = _load(con, sources, frames, on_bad_rows, data.business_zone(), not_after)
+        _check_ids_meet(dataset, data.min_id_overlap)
+        return dataset
     except BaseException:
         if own:
             con.close()
@@ -103,6 +117,8 @@ def _load(
     sources: Mapping[TableName, SourceSettings],
     frames: Mapping[str, pd.DataFrame],
     on_bad_rows: OnBadRows,
+    zone: str,
+    not_after: datetime | None,
 ) -> Dataset:
     raws: dict[TableName, RawTable] = {}
     plans: dict[TableName, tuple[TablePlan, SourceSettings]] = {}
@@ -113,7 +129,7 @@ def _load(
             if table not in frames and table not in sources:
                 continue
             # A frame without a configured source still needs the defaults (UTC, no mapping).
-            source = sources.get(table) or SourceSettings.model_construct()
+            source = sources.get(table) or SourceSettings.model_construct(timezone=zone)
             try:
                 raw = (
                     read_frame(con, table, frames[table])
@@ -136,7 +152,10 @@ def _load(
             raise DataSourceError("\n".join(unreadable))
         if broken:
             raise DataContractError("\n".join(broken))
-        checks = {t: check_table(con, raws[t], plan, source) for t, (plan, source) in plans.items()}
+        checks = {
+            t: check_table(con, raws[t], plan, source, not_after)
+            for t, (plan, source) in plans.items()
+        }
     finally:
         for raw in raws.values():
             release(con, raw)
@@ -148,11 +167,13 @@ def _load(
         else pd.DataFrame(columns=[*REJECT_COLUMNS, "record"]).astype({"row": "int64"})
     )
     transactions = checks["transactions"]
-    if len(rejects) and (on_bad_rows == "stop" or transactions.rows_used == 0):
+    late_rows = _late_rows(rejects)
+    serious = rejects[~late_rows]
+    if len(rejects) and ((on_bad_rows == "stop" and len(serious)) or transactions.rows_used == 0):
         for table in checks:
             con.execute(f'DROP TABLE IF EXISTS "{table}"')
-        if on_bad_rows == "stop":
-            raise DataContractError(describe_problems(rejects))
+        if on_bad_rows == "stop" and len(serious):
+            raise DataContractError(describe_problems(serious))
         raise DataContractError(
             f"{raws['transactions'].label}: none of its {transactions.rows_read} rows passed "
             f"the checks, so there is nothing to load. First problem: {_line(rejects.iloc[0])}"
@@ -167,7 +188,69 @@ def _load(
         rejects=rejects,
         attributes=checks["customers"].attributes if "customers" in checks else (),
         order_lines=transactions.order_lines,
+        timezone=zone,
+        notes=_late_notes(rejects[late_rows], not_after),
     )
+
+
+def _late_rows(rejects: pd.DataFrame) -> pd.Series:
+    """Rejects of rows whose only problem is a timestamp after the load time."""
+    late = rejects["check"] == "after_load_time"
+    only_late = late.groupby([rejects["table"], rejects["row"]]).transform("all")
+    return late & only_late
+
+
+def _late_notes(late: pd.DataFrame, not_after: datetime | None) -> list[str]:
+    notes = []
+    for (table, source), part in late.groupby(["table", "source"], sort=False):
+        n = len(part)
+        notes.append(
+            f"{source}: {n:,} {table} row{'s' * (n > 1)} stamped after "
+            f"{not_after:%Y-%m-%d %H:%M} UTC (the data's load time), e.g. row "
+            f"{part['row'].iloc[0]} ({part['value'].iloc[0]}), "
+            f"{'were' if n > 1 else 'was'} set aside: quarantined, never used."
+        )
+    return notes
+
+
+#: Fewer distinct ids than this on either side say nothing about whether the tables meet.
+_MIN_IDS_TO_JUDGE = 50
+
+
+def _check_ids_meet(dataset: Dataset, min_overlap: float) -> None:
+    """Stop when another table's customer ids barely meet the transactions' (e.g. 12 vs C012)."""
+    if min_overlap <= 0:
+        return
+    for table in ("customers", "events", "campaigns"):
+        if not dataset.has(table):
+            continue
+        (ours, theirs, both) = dataset.con.sql(
+            "WITH a AS (SELECT DISTINCT customer_id FROM transactions), "
+            f"b AS (SELECT DISTINCT customer_id FROM {table}) "
+            "SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b), "
+            "(SELECT count(*) FROM a JOIN b USING (customer_id))"
+        ).fetchall()[0]
+        smaller = min(ours, theirs)
+        if smaller < _MIN_IDS_TO_JUDGE or both / smaller >= min_overlap:
+            continue
+        examples = {
+            t: [
+                r[0]
+                for r in dataset.con.sql(
+                    f"SELECT DISTINCT customer_id FROM {t} WHERE customer_id NOT IN "
+                    f"(SELECT customer_id FROM {other}) ORDER BY 1 LIMIT 3"
+                ).fetchall()
+            ]
+            for t, other in (("transactions", table), (table, "transactions"))
+        }
+        raise DataContractError(
+            f"{dataset.reports[table].source}: only {both:,} of {smaller:,} customer ids are "
+            f"shared between transactions ({ours:,} ids) and {table} ({theirs:,} ids), so the "
+            f"two tables describe different customers. Ids only in transactions: "
+            f"{', '.join(map(repr, examples['transactions']))}; only in {table}: "
+            f"{', '.join(map(repr, examples[table]))}. Map the same id column in both "
+            "(or set [data] min_id_overlap = 0 if they really are different customers)."
+        )
 
 
 def _line(problem: pd.Series) -> str:

@@ -105,6 +105,9 @@ def _message_sql(raw: RawTable, plan: TablePlan, source: SourceSettings) -> str:
         WHEN 'date_exists' THEN 'the date ' || regexp_extract(trim(value), {literal(DATE_RE)})
             || ' does not exist' || CASE WHEN trim(value) = regexp_extract(trim(value),
             {literal(DATE_RE)}) THEN '' ELSE ' (got ' || {got} || ')' END
+        WHEN 'after_load_time' THEN 'stamped ' || {got} || ', after the data''s load time, so it '
+            || 'cannot have happened yet; the row is set aside (set [data] complete_until to '
+            || 'move the limit)'
         WHEN 'date_range' THEN 'implausible date ' || {got} || coalesce(': year ' || detail
             || ' is outside {MIN_YEAR}–{MAX_YEAR}', '; expected a year in {MIN_YEAR}–{MAX_YEAR}')
         WHEN 'bool' THEN 'expected true or false (or 1/0, yes/no, t/f), got ' || {got}

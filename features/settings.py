@@ -28,6 +28,14 @@ CONTRACT_COLUMNS: dict[TableName, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'UTC')") from exc
+    return value
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -44,8 +52,9 @@ class SourceSettings(_Frozen):
     table: str | None = None
     query: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
-    #: Zone for timestamps written without an offset; offsets in the data always win.
-    timezone: str = "UTC"
+    #: Zone for timestamps written without an offset (offsets in the data always win); None
+    #: means the business's zone, ``[data] timezone``.
+    timezone: str | None = None
     #: A strptime format such as ``%d/%m/%Y %H:%M``; None means ISO 8601.
     timestamp_format: str | None = None
     encoding: str = "utf-8"
@@ -63,12 +72,8 @@ class SourceSettings(_Frozen):
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'UTC')") from exc
-        return value
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone(value)
 
     def source_column(self, ours: str) -> str:
         """The source's name for our column ``ours`` (the same name unless mapped)."""
@@ -83,16 +88,47 @@ class SourceSettings(_Frozen):
 
 
 class DataSettings(_Frozen):
-    """The four tables of the data contract; only transactions are required."""
+    """The four tables of the data contract (only transactions are required), and business time.
+
+    Cutoffs are midnights in the business's time zone, and ``--as-of 2024-10-01`` means the
+    midnight that starts that day there. Without ``timezone`` the zone of the transactions
+    source is the business's, else UTC.
+    """
 
     transactions: SourceSettings | None = None
     events: SourceSettings | None = None
     customers: SourceSettings | None = None
     campaigns: SourceSettings | None = None
+    #: The business's time zone (an IANA name); sources without their own zone use it too.
+    timezone: str | None = None
+    #: The data is complete up to this moment (a date means its midnight in the business's zone);
+    #: records stamped after it, or after the load time when not set, are quarantined.
+    complete_until: str | None = None
+    #: Stop when fewer than this share of one table's customer ids appear in another (ids
+    #: that never meet, e.g. integers in one file and "C…" codes in the other); 0 turns it off.
+    min_id_overlap: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone(value)
 
     def sources(self) -> dict[TableName, SourceSettings]:
-        """The configured sources by table name, in contract order."""
-        return {name: src for name in TABLES if (src := getattr(self, name)) is not None}
+        """The configured sources by table name, in contract order, each with its time zone."""
+        zone = self.business_zone()
+        return {
+            name: src if src.timezone else src.model_copy(update={"timezone": zone})
+            for name in TABLES
+            if (src := getattr(self, name)) is not None
+        }
+
+    def business_zone(self) -> str:
+        """``timezone``, else the transactions source's zone, else UTC."""
+        if self.timezone:
+            return self.timezone
+        if self.transactions is not None and self.transactions.timezone:
+            return self.transactions.timezone
+        return "UTC"
 
 
 class EngineSettings(_Frozen):

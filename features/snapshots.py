@@ -1,9 +1,9 @@
 """Training snapshots: features and labels at many cutoffs, stacked.
 
-The cutoffs follow a calendar (week, month or quarter starts, UTC). A snapshot is kept only when
-its first label window ``[T, T + horizon)`` closes by the end of the data (``as_of`` when given),
-so a model trained on the stack has seen no record at or after ``as_of``; later period labels
-that are not yet observed stay empty.
+The cutoffs follow a calendar (week, month or quarter starts: midnights in the business's
+zone). A snapshot is kept only when its first label window ``[T, T + horizon)`` closes by the
+end of the data (``as_of`` when given), so a model trained on the stack has seen no record at
+or after ``as_of``; later period labels that are not yet observed stay empty.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 
 from winback.common.errors import WinbackError
-from winback.common.timestamps import to_utc_naive
+from winback.common.timestamps import local_calendar
 from winback.features.builder import FeaturePlan, build_features, plan_features
 from winback.features.dataset import Dataset
 from winback.features.labels import build_labels
@@ -39,11 +39,11 @@ class Snapshots:
 
 
 def data_end(dataset: Dataset) -> datetime:
-    """The exclusive end of the data: midnight after the last transaction's day."""
-    span = dataset.time_range()
-    if span is None:
+    """The exclusive end of the data: the business's midnight after the last transaction's day."""
+    end = dataset.end()
+    if end is None:
         raise NotEnoughHistoryError("there are no transactions")
-    return datetime.combine(span[1].date() + timedelta(days=1), datetime.min.time())
+    return end
 
 
 def snapshot_calendar(
@@ -51,8 +51,12 @@ def snapshot_calendar(
     end: datetime,
     labels: LabelSettings,
     settings: SnapshotSettings,
+    zone: str = "UTC",
 ) -> list[datetime]:
-    """Cutoffs from ``first`` + min_history_days to the last whose horizon closes by ``end``."""
+    """Cutoffs from ``first`` + min_history_days to the last whose horizon closes by ``end``.
+
+    Cutoffs are period starts at midnight in ``zone``; all moments are naive UTC.
+    """
     start = first + timedelta(days=settings.min_history_days)
     last = end - timedelta(days=labels.horizon_days)
     if last < start:
@@ -61,11 +65,7 @@ def snapshot_calendar(
             f"{settings.min_history_days} days of history plus a {labels.horizon_days}-day "
             "label window. Lower [snapshots] min_history_days or [labels] horizon_days."
         )
-    cutoffs = [
-        ts.to_pydatetime()
-        for ts in pd.date_range(start.date(), last, freq=_FREQ[settings.frequency])
-        if ts >= pd.Timestamp(start)
-    ]
+    cutoffs = local_calendar(start, last, _FREQ[settings.frequency], zone)
     if not cutoffs:
         raise NotEnoughHistoryError(
             f"no {settings.frequency} start between {start:%Y-%m-%d} and {last:%Y-%m-%d}; "
@@ -92,10 +92,10 @@ def build_snapshots(
     features = features or FeatureSettings()
     labels = labels or LabelSettings()
     snapshots = snapshots or SnapshotSettings()
-    end = data_end(dataset) if as_of is None else min(to_utc_naive(as_of), data_end(dataset))
+    end = data_end(dataset) if as_of is None else min(dataset.cutoff(as_of), data_end(dataset))
     span = dataset.time_range()
     assert span is not None  # data_end has checked
-    cutoffs = snapshot_calendar(span[0], end, labels, snapshots)
+    cutoffs = snapshot_calendar(span[0], end, labels, snapshots, dataset.timezone)
     plan = plan_features(dataset, features, until=cutoffs[-1])
     frame = build_features(dataset, cutoffs, features, plan=plan)
     target = build_labels(dataset, frame[["customer_id", "as_of"]], labels, end)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,11 +13,7 @@ from mlflow.tracking import MlflowClient
 from winback.common import WinbackError
 from winback.training.bundle import BUNDLE_FILE, ModelBundle
 from winback.training.models import ModelFileError
-
-# MLflow warns about its own type hints when pyfunc is first imported; see training.registry.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=r".*Any type hint is inferred", category=UserWarning)
-    import mlflow.pyfunc
+from winback.training.tracking import load_logged_model
 
 _REGISTRY_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>\d+))$")
 
@@ -47,9 +42,9 @@ def load_model(uri: str) -> ServedModel:
         return ServedModel(_read(path), name=path.name, version="local", uri=uri)
     name, version = _registry_identity(uri)
     try:
-        model = mlflow.pyfunc.load_model(uri)
-    except ModelFileError as exc:
-        raise ModelLoadError(f"model {uri}: {exc}") from exc
+        model = load_logged_model(uri)
+    except ModelFileError as exc:  # its message names the model and what to do
+        raise ModelLoadError(str(exc)) from exc
     except (MlflowException, OSError) as exc:
         raise ModelLoadError(
             f"cannot load model {uri!r} from {mlflow.get_tracking_uri()}: {_first_line(exc)}. "

@@ -18,7 +18,6 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from winback.common import WinbackError
-from winback.common.timestamps import to_utc_naive
 from winback.features import Dataset, FeatureSettings, SegmentSettings, build_segments
 from winback.features.chunks import FeatureChunks
 from winback.features.definitions import family_of
@@ -111,6 +110,11 @@ def check_types(model: ServedModel, features: pd.DataFrame) -> None:
         )
 
 
+#: How stale the data may be at scoring time: a nightly job may run on last night's data, not on
+#: last quarter's.
+MAX_DAYS_AFTER_DATA = 31
+
+
 def score(
     dataset: Dataset,
     model: ServedModel,
@@ -122,8 +126,12 @@ def score(
     scored_at: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
     keep_features: bool = True,
+    max_days_after_data: int = MAX_DAYS_AFTER_DATA,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The scores table for every customer known at ``as_of``, and the features it came from.
+
+    An ``as_of`` before the first transaction, or more than ``max_days_after_data`` days after
+    the data's end, is refused: everyone would look lost (or unknown), which reads as a result.
 
     Features are built once inside DuckDB, then read, predicted and explained ``chunk_rows``
     customers at a time; ``progress(done, total)`` is called after each chunk. With
@@ -135,7 +143,9 @@ def score(
     check_inputs(model, dataset)
     dictionary = bundle.dictionary(FeatureSettings())
     parts, keys, kept = [], [], []
-    with FeatureChunks(dataset, to_utc_naive(as_of), bundle.plan, chunk_rows) as chunks:
+    cutoff = dataset.cutoff(as_of)
+    dataset.check_cutoff(cutoff, max_days_after=max_days_after_data)
+    with FeatureChunks(dataset, cutoff, bundle.plan, chunk_rows) as chunks:
         sample = chunks.every(reference_stride(chunks.total))
         check_types(model, sample)
         reference = reason_reference(bundle.model_inputs(sample)) if reasons else None

@@ -149,8 +149,9 @@ class ModelBundle:
             raise ModelFileError(f"{directory}: not a winback model bundle ({exc})") from exc
         if document.get("version") != BUNDLE_VERSION:
             raise ModelFileError(
-                f"{directory}: bundle version {document.get('version')!r}; this code reads "
-                f"version {BUNDLE_VERSION}"
+                f"{directory}: bundle version {document.get('version')!r}, written by another "
+                f"winback; this one reads version {BUNDLE_VERSION}. Retrain with `winback train` "
+                "(or score with the winback version that saved it)"
             )
         calibrator, btyd, periods = document["calibrator"], document["btyd"], document["periods"]
         return cls(

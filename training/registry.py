@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import getpass
 import math
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,12 +23,7 @@ from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 from mlflow.tracking import MlflowClient
 
 from winback.common.errors import WinbackError
-
-# MLflow's import-time warning that escapes under warnings-as-errors; see training.tracking.
-_MLFLOW_IMPORT_NOISE = r".*Any type hint is inferred as AnyType"
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=_MLFLOW_IMPORT_NOISE, category=UserWarning)
-    from mlflow.pyfunc import PyFuncModel
+from winback.training.tracking import PyFuncModel, load_logged_model
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -244,13 +238,53 @@ def _user() -> str:
 
 
 def load_champion(name: str) -> PyFuncModel:
-    """The champion of ``name`` as a pyfunc model (``models:/<name>@champion``)."""
+    """The champion of ``name`` as a pyfunc model (``models:/<name>@champion``).
+
+    A champion this winback cannot read (saved by an older one) raises ``ModelFileError``
+    saying so (see :func:`training.tracking.load_logged_model`).
+    """
     if champion_version(name) is None:
         raise ModelNotFoundError(
             f"model {name!r} has no champion in the registry at {mlflow.get_registry_uri()}; "
             "train one with `winback train`, or choose one with `winback promote`"
         )
-    return mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+    return load_logged_model(f"models:/{name}@{CHAMPION}")
+
+
+#: MLflow's SQL stores hold at most this many characters of a description.
+_MAX_DESCRIPTION = 5000
+
+
+def _fit(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _MAX_DESCRIPTION else text[: _MAX_DESCRIPTION - 1] + "…"
+
+
+def describe_model(name: str, text: str, *, replace: bool = False) -> bool:
+    """Set the registered model's description, unless it has one and ``replace`` is False.
+
+    A description someone wrote in the MLflow UI is kept; returns whether ``text`` was set.
+    """
+    client = _client()
+    try:
+        current = client.get_registered_model(name).description
+    except MlflowException as exc:
+        if exc.error_code != _NOT_FOUND:
+            raise
+        raise ModelNotFoundError(
+            f"no registered model {name!r} in the registry at {mlflow.get_registry_uri()}"
+        ) from exc
+    if current and current.strip() and not replace:
+        return False
+    client.update_registered_model(name, description=_fit(text))
+    return True
+
+
+def describe_version(name: str, version: int, text: str) -> None:
+    """Set the description of ``version`` of ``name`` (Markdown, as the MLflow UI shows it)."""
+    client = _client()
+    _check_version(client, name, version)
+    client.update_model_version(name, str(version), description=_fit(text))
 
 
 __all__ = [
@@ -263,6 +297,8 @@ __all__ = [
     "apply_promotion",
     "champion_version",
     "decide_promotion",
+    "describe_model",
+    "describe_version",
     "load_champion",
     "promote",
     "register",

@@ -29,7 +29,9 @@ from winback.features import (
     build_snapshots,
 )
 from winback.training.bundle import ModelBundle
+from winback.training.descriptions import describe_registration
 from winback.training.explain import global_importance, importance_plot, shap_summary_plot
+from winback.training.lineage import log_source, log_training_data
 from winback.training.models import ModelFileError
 from winback.training.pipeline import (
     TrainingSettings,
@@ -51,7 +53,6 @@ from winback.training.report import write_report
 from winback.training.tracking import (
     TrackingSettings,
     configure,
-    git_commit,
     log_bundle,
     log_fingerprint,
     log_frame,
@@ -134,10 +135,10 @@ def train_and_register(
     )
     with mlflow.start_run(run_name=f"train as of {snaps.observed_until:%Y-%m-%d}") as run:
         log_settings(dict(settings_document or {}))
-        log_fingerprint(dataset.fingerprint())
-        commit = git_commit(root)
-        if commit:
-            mlflow.set_tag("git_commit", commit)
+        fingerprint = dataset.fingerprint()
+        log_fingerprint(fingerprint)
+        log_source(root)
+        log_training_data(dataset, snaps, fingerprint)
         storage = default_storage(root) if tracking.uri is None else None
         if storage is not None:
             (root / "mlruns").mkdir(parents=True, exist_ok=True)
@@ -184,6 +185,16 @@ def train_and_register(
         current = champion_metrics(tracking.registered_model, dataset, test)
         decision = decide_promotion(result.metrics, current, rule)
         apply_promotion(tracking.registered_model, version, decision)
+        describe_registration(
+            tracking.registered_model,
+            version,
+            run_id=run.info.run_id,
+            run_name=run.info.run_name,
+            result=result,
+            decision=decision,
+            observed_until=snaps.observed_until,
+            data_digest=str(fingerprint["hash"]),
+        )
         mlflow.set_tags({f"promotion.{k}": v for k, v in decision.tags().items()})
     return TrainingRun(result, run.info.run_id, version, decision, uri, report)
 

@@ -9,8 +9,11 @@ same code at a team server, whose experiments keep the artifact location the ser
 A run records its settings (flattened parameters, plus the whole document as JSON), the data
 fingerprint, metrics named ``<split>.<model>.<metric>`` (``test.churn.roc_auc``), frames as CSV
 and the :class:`~training.bundle.ModelBundle` as a pyfunc model with its signature and a
-synthetic input example. The model is the bundle's JSON directory plus :class:`WinbackPyfunc`,
-so loading it needs the ``winback`` package installed, as its requirements say.
+synthetic input example. The model is the bundle's JSON directory plus a code file importing
+:class:`WinbackPyfunc` from the installed ``winback`` package (never from a source checkout), so
+it loads wherever ``winback`` is installed, as its requirements say; :func:`load_logged_model`
+names what to do about a model this installation cannot import. Where the run's code and data
+came from is recorded by :mod:`training.lineage`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -36,6 +38,7 @@ from mlflow.models.model import ModelInfo
 from mlflow.tracking import MlflowClient
 
 from winback.training.bundle import ModelBundle
+from winback.training.models import ModelFileError
 
 # MLflow 3.17 infers schemas for its own agent types when mlflow.pyfunc is first imported and
 # warns about their ``Any`` fields. It means to silence that warning, but under warnings-as-errors
@@ -43,7 +46,7 @@ from winback.training.bundle import ModelBundle
 _MLFLOW_IMPORT_NOISE = r".*Any type hint is inferred as AnyType"
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=_MLFLOW_IMPORT_NOISE, category=UserWarning)
-    from mlflow.pyfunc import PythonModel, PythonModelContext
+    from mlflow.pyfunc import PyFuncModel, PythonModel, PythonModelContext
 
 #: Subdirectory of the project root that holds the local store.
 STORE_DIR = "mlruns"
@@ -58,8 +61,22 @@ KEY_METRICS = (
     "test.ours.spend.aggregate_error",
     "vs_bgnbd.active.roc_auc",
 )
-#: Installed distributions pinned in the logged model's requirements (mlflow is added by MLflow).
-_REQUIREMENTS = ("winback", "lightgbm", "numpy", "pandas", "scikit-learn")
+#: Installed distributions pinned in the logged model's requirements (mlflow is added by MLflow):
+#: winback, whose code runs the model, and the libraries loading and predicting import from it.
+#: The model's numbers depend on their versions, so MLflow warns when a loader's differ.
+MODEL_REQUIREMENTS = (
+    "winback",
+    "lightgbm",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "scipy",
+    "duckdb",
+    "pyarrow",
+    "pydantic",
+)
+#: The folders a winback older than the ``winback.<stage>`` layout imported by their bare names.
+_OLD_STAGE_MODULES = frozenset({"common", "synthetic", "features", "training", "serving"})
 #: MLflow's limits on one parameter (mlflow.utils.validation).
 _MAX_PARAM_KEY = 250
 _MAX_PARAM_VALUE = 6000
@@ -153,7 +170,9 @@ class WinbackPyfunc(PythonModel):
         return bundle.predict(model_input)
 
 
-#: The model's code file: MLflow runs it to get the model (models from code, no pickle).
+#: The model's code file: MLflow runs it to get the model (models from code, no pickle). Every
+#: model logged since winback's stages became ``winback.<stage>`` imports WinbackPyfunc from
+#: ``winback.training.tracking``: keep it importable there.
 _MODEL_CODE = '''"""winback's pyfunc model: the bundle in the model's artifacts, run by winback."""
 
 import mlflow
@@ -167,7 +186,7 @@ mlflow.models.set_model(WinbackPyfunc())
 def _pip_requirements() -> list[str]:
     """Pins of the installed packages the model needs; read locally, never resolved online."""
     pins = []
-    for name in _REQUIREMENTS:
+    for name in MODEL_REQUIREMENTS:
         try:
             pins.append(f"{name}=={version(name)}")
         except PackageNotFoundError:
@@ -209,6 +228,47 @@ def log_bundle(bundle: ModelBundle, *, name: str = "model") -> ModelInfo:
             input_example=example,
             pip_requirements=_pip_requirements(),
         )
+
+
+def _missing_module(exc: BaseException) -> str | None:
+    """The module whose absence caused ``exc`` (MLflow wraps the ImportError), or None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ModuleNotFoundError) and seen.name:
+            return seen.name
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def load_logged_model(uri: str) -> PyFuncModel:
+    """``mlflow.pyfunc.load_model(uri)``, refusing in plain words a model it cannot read.
+
+    A model logged by a winback older than the ``winback.<stage>`` layout runs code that imports
+    ``training.tracking``, which an installed winback no longer has; one whose bundle another
+    winback version wrote cannot be read either: both raise :class:`ModelFileError` saying to
+    retrain. A model needing a library that is not installed names it and where its
+    requirements are listed. Each message starts with ``model <uri>``; other failures are
+    MLflow's own.
+    """
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    except ModelFileError as exc:
+        raise ModelFileError(f"model {uri}: {exc}") from exc
+    except MlflowException as exc:
+        missing = _missing_module(exc)
+        if missing is None:
+            raise
+        if missing.split(".")[0] in _OLD_STAGE_MODULES:
+            raise ModelFileError(
+                f"model {uri} was saved by an older winback: its code imports {missing!r}, "
+                f"which winback now installs as 'winback.{missing}'. Retrain with `winback "
+                "train` (or load it with the winback version that saved it)"
+            ) from exc
+        raise ModelFileError(
+            f"model {uri} needs the Python module {missing!r}, which is not installed here. "
+            f"Install the model's requirements: mlflow.pyfunc.get_model_dependencies({uri!r}) "
+            "lists them"
+        ) from exc
 
 
 def _param_key(key: str) -> str:
@@ -264,23 +324,6 @@ def log_fingerprint(fingerprint: Mapping[str, Any]) -> None:
     """Log the data fingerprint as ``data.*`` parameters and ``data_fingerprint.json``."""
     mlflow.log_params({f"data.{k}": v for k, v in flatten_settings(fingerprint).items()})
     mlflow.log_dict(_plain(fingerprint), "data_fingerprint.json")
-
-
-def git_commit(root: Path) -> str | None:
-    """The commit checked out at ``root``, or ``None`` outside a git checkout (or without git)."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and commit else None
 
 
 def log_frame(frame: pd.DataFrame, artifact_file: str) -> None:
@@ -442,6 +485,7 @@ def latest_training_run(tracking: TrackingSettings, root: Path) -> TrainingRun |
 __all__ = [
     "BUNDLE_ARTIFACT",
     "KEY_METRICS",
+    "MODEL_REQUIREMENTS",
     "SKIPPED_METRICS_TAG",
     "TRAINING_TAG",
     "TrackingSettings",
@@ -449,8 +493,8 @@ __all__ = [
     "WinbackPyfunc",
     "configure",
     "flatten_settings",
-    "git_commit",
     "latest_training_run",
+    "load_logged_model",
     "log_bundle",
     "log_fingerprint",
     "log_frame",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +123,20 @@ def project_root(settings: Settings) -> Path:
 def _data_settings(
     raw: dict[str, Any], base: Path, name: str, overrides: dict[str, Path]
 ) -> DataSettings:
-    unknown = set(raw) - set(TABLES)
+    options = {k: v for k, v in raw.items() if not isinstance(v, dict)}
+    unknown = set(raw) - set(TABLES) - set(options)
     if unknown:
         raise SettingsError(
             f"{name}: unknown table [data.{sorted(unknown)[0]}]; tables are {', '.join(TABLES)}"
         )
+    allowed = set(DataSettings.model_fields) - set(TABLES)
+    if set(options) - allowed:
+        raise SettingsError(
+            f"{name}: [data] unknown key {sorted(set(options) - allowed)[0]!r}; keys are "
+            f"{', '.join(sorted(allowed))}, and the tables [data.<table>]"
+        )
+    if isinstance(options.get("complete_until"), date):
+        options["complete_until"] = options["complete_until"].isoformat()
     sources: dict[TableName, SourceSettings] = {}
     for table in TABLES:
         section = dict(raw.get(table, {}))
@@ -154,7 +164,7 @@ def _data_settings(
             key, value = next(iter(bad.items()))
             raise SettingsError(f"{where} {key} = {value!r}: a column name must be a string")
         sources[table] = _build(SourceSettings, {**section, "columns": columns}, where)  # type: ignore[assignment]
-    return DataSettings(**sources)
+    return _build(DataSettings, {**sources, **options}, f"{name}: [data]")  # type: ignore[return-value]
 
 
 def _build(model: type[BaseModel], values: dict[str, Any], where: str) -> BaseModel:

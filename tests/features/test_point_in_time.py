@@ -13,7 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import future_records, histories
-from winback.features import FeatureSettings, build_features, build_segments, load_dataset
+from winback.features import (
+    DataSettings,
+    FeatureSettings,
+    build_features,
+    build_segments,
+    load_dataset,
+)
 
 FEATURES = FeatureSettings(windows_days=(7, 30, 90), trend_weeks=4)
 
@@ -80,3 +86,57 @@ def test_a_record_one_microsecond_before_the_cutoff_counts_and_one_at_it_does_no
     assert row["orders_lifetime"] == 1
     assert row["spend_7d"] == 10.0
     assert row["days_since_last_order"] < 1e-9
+
+
+ZONE = "Europe/Berlin"
+
+
+def _as_dates(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Timestamps known only to the day, written as text the way a date-only export has them."""
+    out = frame.copy()
+    for column in columns:
+        if column in out:
+            out[column] = (
+                pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d").where(out[column].notna())
+            )
+    return out
+
+
+def local_features_at(tables: dict[str, pd.DataFrame], day: str) -> pd.DataFrame:
+    """Features as of ``day`` read as the business's midnight, Berlin time."""
+    dataset = load_dataset(DataSettings(timezone=ZONE), frames=tables)
+    features = build_features(dataset, day, FEATURES)
+    segments = build_segments(dataset, features)
+    return features.merge(segments, on=["customer_id", "as_of"], validate="1:1")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(), st.data())
+def test_with_dates_only_in_a_non_utc_zone_no_record_from_the_cutoff_day_on_counts(
+    history, data
+) -> None:
+    tables, cutoff = history
+    day = f"{cutoff:%Y-%m-%d}"
+    dated = {k: _as_dates(v, ("timestamp", "signup_date")) for k, v in tables.items()}
+    future = data.draw(future_records(datetime.combine(cutoff.date(), datetime.min.time())))
+    before = local_features_at(dated, day)
+    grown = {
+        k: _concat(v, _as_dates(future[k], ("timestamp",))) if k in future else v
+        for k, v in dated.items()
+    }
+    assert_same(before, local_features_at(grown, day))
+
+
+def test_a_berlin_order_dated_on_the_cutoff_day_is_not_seen_and_one_the_day_before_is() -> None:
+    # Berlin's midnight is 22:00 UTC the day before: a UTC cutoff would count the 1 October order.
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 5,
+            "timestamp": ["2024-07-01", "2024-08-01", "2024-09-01", "2024-09-30", "2024-10-01"],
+            "amount": [10.0, 10.0, 10.0, 10.0, 99.0],
+        }
+    )
+    row = local_features_at({"transactions": tx}, "2024-10-01").iloc[0]
+    assert row["orders_lifetime"] == 4
+    assert row["spend_7d"] == 10.0
+    assert row["as_of"] == pd.Timestamp("2024-09-30 22:00")

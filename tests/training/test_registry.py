@@ -30,6 +30,8 @@ from winback.training.registry import (
     apply_promotion,
     champion_version,
     decide_promotion,
+    describe_model,
+    describe_version,
     load_champion,
     promote,
     register,
@@ -244,3 +246,39 @@ def test_apply_promotion_to_a_missing_version_is_refused(model_uri: str) -> None
     with pytest.raises(ModelNotFoundError):
         apply_promotion(NAME, 9, decision)
     assert champion_version(NAME) is None
+
+
+# --- descriptions ------------------------------------------------------------------------------
+
+
+def test_the_registered_model_is_described_once_and_a_written_description_is_kept(
+    model_uri: str,
+) -> None:
+    register(model_uri, NAME)
+    assert describe_model(NAME, "Churn models.")
+    assert MlflowClient().get_registered_model(NAME).description == "Churn models."
+    MlflowClient().update_registered_model(NAME, description="Ana's notes: used by CRM.")
+    assert not describe_model(NAME, "Churn models, again.")
+    assert MlflowClient().get_registered_model(NAME).description == "Ana's notes: used by CRM."
+    assert describe_model(NAME, "Churn models, v2.", replace=True)
+    assert MlflowClient().get_registered_model(NAME).description == "Churn models, v2."
+
+
+def test_each_version_gets_its_own_description(model_uri: str) -> None:
+    first, second = register(model_uri, NAME), register(model_uri, NAME)
+    describe_version(NAME, first, "First: ROC AUC 0.71.")
+    describe_version(NAME, second, "Second: ROC AUC 0.74.\n\n" + "x" * 6000)
+    client = MlflowClient()
+    assert client.get_model_version(NAME, str(first)).description == "First: ROC AUC 0.71."
+    long = client.get_model_version(NAME, str(second)).description
+    assert long.startswith("Second: ROC AUC 0.74.")
+    assert len(long) == 5000
+    assert long.endswith("…")
+
+
+def test_describing_what_is_not_registered_is_refused(model_uri: str) -> None:
+    with pytest.raises(ModelNotFoundError, match="no registered model 'nothing'"):
+        describe_model("nothing", "text")
+    register(model_uri, NAME)
+    with pytest.raises(ModelNotFoundError, match="no version 4"):
+        describe_version(NAME, 4, "text")

@@ -29,7 +29,6 @@ from winback.training.tracking import (
     _sqlite_artifact_location,
     configure,
     flatten_settings,
-    git_commit,
     log_bundle,
     log_fingerprint,
     log_frame,
@@ -338,15 +337,6 @@ def test_frame_is_logged_as_csv(tmp_path: Path) -> None:
         f"{run.info.artifact_uri}/segments.csv", dst_path=str(tmp_path / "dl")
     )
     pd.testing.assert_frame_equal(pd.read_csv(path), frame, check_dtype=False)
-
-
-def test_git_commit_is_none_outside_a_checkout(tmp_path: Path) -> None:
-    assert git_commit(tmp_path) is None
-
-
-def test_git_commit_is_none_without_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert git_commit(tmp_path) is None
 
 
 # --- listing runs ------------------------------------------------------------------------------
