@@ -43,6 +43,10 @@ class TableReport:
             raise AssertionError(f"{self.table}: counts do not add up: {self}")
 
 
+#: How stale the data may be at a cutoff: a nightly job may run on last night's data, not on last
+#: quarter's.
+MAX_DAYS_AFTER_DATA = 31
+
 #: Columns of the rejects table, shared by error messages and quarantine files.
 REJECT_COLUMNS = ("table", "source", "row", "column", "check", "value", "message")
 
@@ -79,7 +83,7 @@ class Dataset:
         span = self.time_range()
         return None if span is None else local_midnight_after(span[1], self.timezone)
 
-    def check_cutoff(self, moment: datetime, *, max_days_after: int) -> None:
+    def check_cutoff(self, moment: datetime, *, max_days_after: int = MAX_DAYS_AFTER_DATA) -> None:
         """Refuse a cutoff before the first transaction or far after the data's end.
 
         A cutoff outside the data scores every customer as if they had all left (or none had

@@ -20,6 +20,7 @@ from pandas.api.types import is_numeric_dtype
 from winback.common import WinbackError
 from winback.features import Dataset, FeatureSettings, SegmentSettings, build_segments
 from winback.features.chunks import FeatureChunks
+from winback.features.dataset import MAX_DAYS_AFTER_DATA
 from winback.features.definitions import family_of
 from winback.serving.model import ServedModel
 from winback.serving.reasons import reason_codes, reason_reference, reasons_json, reference_stride
@@ -108,11 +109,6 @@ def check_types(model: ServedModel, features: pd.DataFrame) -> None:
             f"the data does not match model {model.name} version {model.version}'s signature: "
             + "; ".join(wrong)
         )
-
-
-#: How stale the data may be at scoring time: a nightly job may run on last night's data, not on
-#: last quarter's.
-MAX_DAYS_AFTER_DATA = 31
 
 
 def score(

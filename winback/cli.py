@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -205,11 +206,23 @@ def _settings(
 
 def _load(settings: Settings, on_bad_rows: OnBadRows, beside: Path | None) -> Dataset:
     with _step("Reading and checking the data"):
-        dataset = load_dataset(settings.data, on_bad_rows=on_bad_rows.value, engine=settings.engine)
+        dataset = load_dataset(
+            settings.data,
+            on_bad_rows=on_bad_rows.value,
+            engine=settings.engine,
+            load_time=_now(),
+        )
     # Written every run: it also removes a stale quarantine file once its rows have been fixed.
     written = write_quarantine(dataset, beside) if beside is not None else None
     out.print(load_summary(dataset, written))
+    for note in dataset.notes:
+        err.print(Text("warning: ", style="yellow") + Text(note))
     return dataset
+
+
+def _now() -> datetime:
+    """The load time: records stamped after it cannot have happened yet."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @app.command("simulate", epilog=EXAMPLES["simulate"])
@@ -297,9 +310,10 @@ def features_cmd(
 ) -> None:
     """Build point-in-time features as of a cutoff, one row per customer known before it.
 
-    Every feature uses only records stamped strictly before `--as-of` (a date means its UTC
-    midnight), so the same command gives the same file tomorrow. `--describe` prints the
-    dictionary instead: each feature's meaning, window and unit.
+    Every feature uses only records stamped strictly before `--as-of` (a date means its
+    midnight in the business's time zone, `[data] timezone`), so the same command gives the
+    same file tomorrow. `--describe` prints the dictionary instead: each feature's meaning,
+    window and unit.
     """
     check_config(config)
     check_date(as_of, "--as-of")
@@ -316,7 +330,7 @@ def features_cmd(
             dataset = load_dataset(
                 settings.data, on_bad_rows=on_bad_rows.value, engine=settings.engine
             )
-            until = to_utc_naive(as_of) if as_of else None
+            until = dataset.cutoff(as_of) if as_of else None
             plan = plan_features(dataset, settings.features, until=until)
         print(describe_features(settings.features, plan).to_string(index=False))
         return
@@ -327,6 +341,7 @@ def features_cmd(
         )
     settings = _settings(config, transactions, events, customers, campaigns)
     dataset = _load(settings, on_bad_rows, out_file.parent)
+    dataset.check_cutoff(dataset.cutoff(as_of))
     with _step(f"Building features as of {as_of}"):
         rows, plan = write_features(dataset, as_of, out_file, settings.features)
     out.print(f"Wrote {rows:,} customers × {len(plan.columns)} features to {out_file}")
@@ -354,6 +369,7 @@ def segments_cmd(
     check_output_file(out_file)
     settings = _settings(config, transactions, events, customers, campaigns)
     dataset = _load(settings, on_bad_rows, out_file.parent)
+    dataset.check_cutoff(dataset.cutoff(as_of))
     with _step(f"Segmenting customers as of {as_of}"):
         frame = build_features(dataset, as_of, settings.features)
         segments = build_segments(dataset, frame, settings.segments)

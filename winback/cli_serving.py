@@ -35,7 +35,6 @@ from winback.cli import (
 from winback.cli_help import EXAMPLES
 from winback.cli_inputs import check_date, check_output_target
 from winback.common import WinbackError
-from winback.common.timestamps import to_utc_naive
 from winback.features import Dataset, load_dataset
 from winback.features.snapshots import data_end
 from winback.serving.drift import DriftReport, drift_report, log_drift
@@ -74,7 +73,7 @@ def _model(settings: Settings, uri: str | None) -> ServedModel:
 
 
 def _as_of(dataset: Dataset, as_of: str | None) -> datetime:
-    return to_utc_naive(as_of) if as_of else data_end(dataset)
+    return dataset.cutoff(as_of) if as_of else data_end(dataset)
 
 
 def _scores(
