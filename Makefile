@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_simulate.py
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_scoring.py
+	$(BIN)/python bench/bench_uplift.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache

@@ -24,7 +24,7 @@ from winback.common.output import write_query
 
 # Imported for their side effect: each module registers its feature families.
 from winback.features import campaign_exposure, engagement, profile, rfm  # noqa: F401
-from winback.features.campaign_exposure import REDEMPTION_DAYS
+from winback.features.campaign_exposure import redeemed_within
 from winback.features.dataset import Dataset
 from winback.features.definitions import (
     FAMILIES,
@@ -37,7 +37,6 @@ from winback.features.definitions import (
     micros_between,
     money,
     sql_identifier,
-    window_us,
 )
 from winback.features.engagement import event_partials
 from winback.features.settings import FeatureSettings
@@ -324,13 +323,8 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
             # Whether an order with a discount followed within the redemption window. It looks
             # ahead of the record, so features read it only once the window has closed before
             # as_of (campaign_exposure.redemption_closed); computed once per record, not per cutoff.
-            after = micros_between('k."timestamp"', 'o."timestamp"')
-            offers = f"""(SELECT k.*, EXISTS (
-                SELECT 1 FROM {orders} o
-                WHERE o.customer_id = k.customer_id AND o.is_order AND o.discount > 0
-                  AND o."timestamp" >= k."timestamp"
-                  AND {after} < {window_us(REDEMPTION_DAYS)}) AS redeemed
-                FROM campaigns k)"""
+            flag = redeemed_within(orders, "k.customer_id", 'k."timestamp"')
+            offers = f"(SELECT k.*, {flag} AS redeemed FROM campaigns k)"
             redeemed = ", t.redeemed"
         ctes.append(
             _aggregate(

@@ -12,11 +12,25 @@ can see, then lies before ``as_of``.
 
 from __future__ import annotations
 
-from winback.features.definitions import DAY_US, feature, in_window, window_us
+from winback.features.definitions import DAY_US, feature, in_window, micros_between, window_us
 
 #: Days after an offer in which an order with a discount counts as redeeming it. Offers are
 #: redeemed within days in practice; a month is the window a marketer would report on.
 REDEMPTION_DAYS = 30
+
+
+def redeemed_within(orders: str, customer: str, start: str, days: int = REDEMPTION_DAYS) -> str:
+    """SQL condition: ``customer`` placed an order with a discount in [``start``, ``start`` + days).
+
+    ``orders`` is the prepared orders table (``features.builder.prepare_orders``); ``customer``
+    and ``start`` are SQL expressions of the outer query (the offer's customer and send time).
+    Offer features and the uplift learners' redemption propensity share this one definition.
+    """
+    after = micros_between(start, 'o."timestamp"')
+    return f"""EXISTS (
+        SELECT 1 FROM {orders} o
+        WHERE o.customer_id = {customer} AND o.is_order AND o.discount > 0
+          AND o."timestamp" >= {start} AND {after} < {window_us(days)})"""
 
 
 def redemption_closed() -> str:

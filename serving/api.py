@@ -76,7 +76,7 @@ from winback.serving.scoring import (
     score_table,
 )
 from winback.serving.settings import ApiSettings, PolicySettings, ScoringSettings
-from winback.serving.uplift import fit_uplift
+from winback.training.uplift import fit_uplift
 
 #: The environment variable holding the bearer token of the customer-level endpoints.
 TOKEN_ENV = "WINBACK_API_TOKEN"

@@ -29,7 +29,7 @@ from winback.serving.policy import (
 from winback.serving.reasons import reason_reference
 from winback.serving.scoring import explain
 from winback.serving.settings import PolicySettings
-from winback.serving.uplift import fit_uplift
+from winback.training.uplift import fit_uplift
 
 
 @dataclass
@@ -131,7 +131,7 @@ def make_list(
 ) -> WinbackList:
     """The list for a scoring: offer effects from campaign history, then the policy.
 
-    Where the history has no control group (:func:`serving.uplift.fit_uplift` says why through
+    Where the history has no control group (:func:`training.uplift.fit_uplift` says why through
     ``on_skip``), the catalog's assumed effects are used. Only the listed customers are
     explained (``reasons`` each), against the whole scoring's reference, so ``scores`` may come
     from a scoring with ``reasons=0``: on a large base that skips nearly all the SHAP work.

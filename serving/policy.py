@@ -5,7 +5,7 @@ For each customer and each offer they are eligible for::
     expected_net_benefit = churn reduction × margin kept − contact cost − expected discount
 
 - *churn reduction*: the offer's effect on this customer's probability of churning over the
-  horizon. With an uplift model learned from campaign history (:mod:`serving.uplift`) it is the
+  horizon. With an uplift model learned from campaign history (:mod:`training.uplift`) it is the
   customer's estimated reduction; otherwise ``P(churn) × assumed_effect`` from the catalog, the
   share of at-risk customers the offer keeps (docs/design.md, "Deciding who merits an offer").
 - *margin kept*: what the customer brings if they stay, from the value forecast. CLV is an
@@ -60,7 +60,7 @@ MAX_CHURN_FOR_VALUE = 0.9
 
 
 class EffectModel(Protocol):
-    """Estimated per-customer reduction in P(churn) for an offer (see :mod:`serving.uplift`)."""
+    """Estimated per-customer reduction in P(churn) for an offer (see :mod:`training.uplift`)."""
 
     offers: tuple[str, ...]
 

@@ -76,7 +76,7 @@ class PolicySettings(_Frozen):
     #: Share of the selected customers held out as a random control group (no offer).
     control_share: float = Field(default=0.1, ge=0, lt=1)
     seed: int = 0
-    #: How offer effects are learned from campaign history (serving/uplift.py): ``r`` (an
+    #: How offer effects are learned from campaign history (training/uplift/): ``r`` (an
     #: R-learner, linear in risk and redemption propensity: few parameters, for the faint
     #: effects of real campaigns), ``x`` or ``t`` (LightGBM per arm: for strong effects that
     #: attributes carry, on many contacts).

@@ -34,6 +34,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from winback.common.errors import WinbackError
+from winback.training.encoding import encode, learn_levels
 from winback.training.levels import fit_offsets
 
 _FORMAT = "winback-lightgbm-model"
@@ -402,16 +403,7 @@ class _LightGBMModel(BaseEstimator):
             raise ValueError(f"{what} has duplicate columns: {dupes}")
 
     def _learn_categories(self, X: pd.DataFrame) -> dict[str, list[str]]:
-        categories = {}
-        for name in self.feature_names_:
-            column = X[name]
-            if pd.api.types.is_datetime64_any_dtype(column.dtype):
-                raise ValueError(f"column {name!r} is a datetime; turn it into a number first")
-            # Numbers and booleans are numeric features; anything else is a categorical level.
-            if not pd.api.types.is_numeric_dtype(column.dtype):
-                values = column.astype("string").dropna().unique()
-                categories[name] = sorted(str(v) for v in values)
-        return categories
+        return learn_levels(X, self.feature_names_)
 
     def _encode(self, X: pd.DataFrame) -> pd.DataFrame:
         """Training columns in training order: numbers as float64, text as fixed categoricals."""
@@ -424,24 +416,7 @@ class _LightGBMModel(BaseEstimator):
                 f"is missing {missing} and has unexpected {unexpected}. Pass exactly the "
                 "training columns (model.feature_names_), in any order."
             )
-        encoded: dict[str, Any] = {}
-        for name in self.feature_names_:
-            column = X[name]
-            if name in self.categories_:
-                levels = self.categories_[name]
-                text = column.astype("string").to_numpy(dtype=object, na_value=None)
-                # Unseen levels and missing values both become NaN (code -1).
-                codes = pd.Index(levels, dtype=object).get_indexer(text)
-                encoded[name] = pd.Categorical.from_codes(codes, categories=levels)
-            else:
-                try:
-                    numbers = pd.to_numeric(column).astype("float64")
-                except (TypeError, ValueError) as exc:
-                    raise ValueError(
-                        f"column {name!r} was numeric in training but holds non-numbers: {exc}"
-                    ) from exc
-                encoded[name] = numbers.to_numpy(dtype="float64", na_value=np.nan)
-        return pd.DataFrame(encoded, index=pd.RangeIndex(len(X)))
+        return encode(X, self.feature_names_, self.categories_)
 
     # --- predicting ---------------------------------------------------------------------------
 

@@ -3,9 +3,9 @@
 Contacts are ranked by estimated effect; the observed incremental retention at the top of the
 list is compared with a random ordering (:func:`qini_curve`, :func:`qini_coefficient`,
 :func:`auuc`, per offer and pooled in :func:`evaluate_uplift`, with a bootstrap lower bound in
-:func:`qini_lower_bound`). Where the true effects are known (the synthetic world),
-:func:`targeting_comparison` measures the incremental value a targeting rule captures at a budget.
-Nothing here fits or tunes: it only scores rankings.
+:func:`qini_lower_bound`, the evidence gate's statistic). Where the true effects are known (the
+synthetic world), :func:`targeting_comparison` measures the incremental value a targeting rule
+captures at a budget. Nothing here fits or tunes: it only scores rankings.
 """
 
 from __future__ import annotations
