@@ -2,7 +2,7 @@
 
 Where the ``campaigns`` table records who was sent an offer (``treated``) and a random control
 who was not, the policy prices each customer's offer with an estimated effect instead of an
-assumed one (DESIGN.md, "Deciding who merits an offer"). :func:`fit_uplift` learns it from the
+assumed one (docs/design.md, "Deciding who merits an offer"). :func:`fit_uplift` learns it from the
 contacts whose outcome is known (:mod:`contacts`), with one of the learners (:mod:`r_learner`,
 the default; :mod:`x_learner`, :mod:`t_learner`), and returns a model only if its estimates
 rank held-out contacts better than chance (:mod:`gate`, judged by :mod:`metrics`). The

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from winback.common.timestamps import to_utc_naive
 from winback.features import Dataset
 from winback.features.builder import prepare_orders
 from winback.features.campaign_exposure import REDEMPTION_DAYS, redeemed_within
@@ -42,7 +41,7 @@ def uplift_contacts(
     """
     if not dataset.has("campaigns", "treated"):
         return pd.DataFrame(columns=CONTACT_COLUMNS)
-    cutoff = to_utc_naive(as_of)
+    cutoff = dataset.cutoff(as_of)
     orders = prepare_orders(dataset)
     lo, hi = f"INTERVAL {horizon_days} DAY", f"INTERVAL {2 * horizon_days} DAY"
     seen = f'SELECT customer_id, "timestamp" FROM {orders} WHERE is_order'

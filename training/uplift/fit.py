@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from winback.common.timestamps import to_utc_naive
 from winback.features import Dataset, FeaturePlan, FeatureSettings, build_features, plan_features
 from winback.training.uplift.base import (
     Boosting,
@@ -104,7 +103,7 @@ def fit_uplift(
     if learner not in LEARNERS:
         raise UpliftError(f"learner must be one of {list(LEARNERS)}, got {learner!r}")
     method = LEARNERS[learner]
-    cutoff = to_utc_naive(as_of)
+    cutoff = dataset.cutoff(as_of)
 
     def skip(reason: str) -> None:
         if on_skip is not None:
