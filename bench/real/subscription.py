@@ -36,7 +36,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import rfm_lightgbm
 
@@ -83,7 +82,9 @@ def _read(directory: Path, name: str) -> pd.DataFrame | None:
     frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     missing = set(TABLES[name]) - set(frame.columns)
     if missing:
-        raise ValueError(f"{path}: lacks the column(s) {sorted(missing)} (see bench/real/README)")
+        raise ValueError(
+            f"{path}: lacks the column(s) {sorted(missing)} (layout: bench/real/subscription.py)"
+        )
     frame["customer_id"] = frame["customer_id"].astype(str)
     for column in ("timestamp", "period_end", "signup_date"):
         if column in frame:
@@ -97,7 +98,8 @@ def read_directory(directory: Path) -> SubscriptionData:
     usage = _read(directory, "usage")
     if payments is None or usage is None:
         raise FileNotFoundError(
-            f"{directory}: needs payments.csv|parquet and usage.csv|parquet (see bench/real/README)"
+            f"{directory}: needs payments.csv|parquet and usage.csv|parquet "
+            "(layout: bench/real/subscription.py)"
         )
     if "period_end" not in payments:
         payments["period_end"] = payments["timestamp"] + pd.DateOffset(months=1)
@@ -204,13 +206,6 @@ def lightgbm_risk(
     return risk, {"training_cutoffs": len(cutoffs), "training_rows": len(table), "rounds": rounds}
 
 
-def top_decile_lift(y: np.ndarray, risk: np.ndarray) -> float:
-    """Cancellation rate among the 10% riskiest (ties at their expected value) / overall rate."""
-    from winback.training.metrics import classification_metrics  # noqa: PLC0415
-
-    return classification_metrics(y, np.clip(risk, 0.0, 1.0))["lift_at_10"]
-
-
 __all__ = [
     "FEATURES",
     "SubscriptionData",
@@ -220,6 +215,5 @@ __all__ = [
     "features",
     "lightgbm_risk",
     "read_directory",
-    "top_decile_lift",
     "usage_features",
 ]
