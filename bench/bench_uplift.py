@@ -18,7 +18,10 @@ Each claim prints its measured value, the threshold it must meet and PASS or FAI
 exits 1 if any claim fails. The thresholds are those tests/serving/test_uplift.py asserted for
 seed 2 until 2026-12-05, when these studies left the test suite (the two worlds took about 430 s
 of every CI run); the suite keeps small, fast versions (tests/training/uplift/). Other seeds and
-the alternatives tried: docs/2026-12-05-uplift-learners.md. About 10 minutes on one core.
+the alternatives tried: docs/2026-12-05-uplift-learners.md.
+
+Measured 2026-12-05 (seed 2): 25 of 25 claims hold; 340 s of CPU, 2.1 GB peak memory (40 minutes
+of wall time on a shared 2-core machine running other work).
 """
 
 from __future__ import annotations
