@@ -108,7 +108,9 @@ def main() -> None:
     _line("reference: plain RFM query", ref, ref)
     for label, tables in (("transactions", {"transactions": tx}), ("+ events", {
         "transactions": tx, "events": ev})):  # fmt: skip
-        data_settings = DataSettings(**{k: SourceSettings(path=p) for k, p in tables.items()})
+        data_settings = DataSettings.model_validate(
+            {k: SourceSettings(path=p) for k, p in tables.items()}
+        )
         start = time.perf_counter()
         dataset = load_dataset(data_settings)
         loaded = time.perf_counter() - start

@@ -138,7 +138,9 @@ def _boosters(bundle: ModelBundle) -> list[lgb.Booster]:
 
 
 def _sources(world: Path) -> DataSettings:
-    return DataSettings(**{t: SourceSettings(path=world / f"{t}.parquet") for t in TABLES})
+    return DataSettings.model_validate(
+        {t: SourceSettings(path=world / f"{t}.parquet") for t in TABLES}
+    )
 
 
 def _rss_gib() -> float:

@@ -25,7 +25,6 @@ from winback.features.settings import (
     SegmentSettings,
     SnapshotSettings,
     SourceSettings,
-    TableName,
 )
 from winback.serving.settings import ApiSettings, DriftSettings, PolicySettings, ScoringSettings
 from winback.training.pipeline import TrainingSettings
@@ -137,7 +136,7 @@ def _data_settings(
         )
     if isinstance(options.get("complete_until"), date):
         options["complete_until"] = options["complete_until"].isoformat()
-    sources: dict[TableName, SourceSettings] = {}
+    sources: dict[str, SourceSettings] = {}
     for table in TABLES:
         section = dict(raw.get(table, {}))
         where = f"{name}: [data.{table}]"
