@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from winback.common.timestamps import check_zone
 
 TableName = Literal["transactions", "events", "customers", "campaigns"]
 TABLES: tuple[TableName, ...] = ("transactions", "events", "customers", "campaigns")
@@ -26,14 +27,6 @@ CONTRACT_COLUMNS: dict[TableName, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "customers": (("customer_id",), ("signup_date",)),
     "campaigns": (("customer_id", "timestamp", "offer"), ("treated", "cost")),
 }
-
-
-def _known_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name like 'UTC')") from exc
-    return value
 
 
 class _Frozen(BaseModel):
@@ -73,7 +66,7 @@ class SourceSettings(_Frozen):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        return None if value is None else _known_zone(value)
+        return None if value is None else check_zone(value)
 
     def source_column(self, ours: str) -> str:
         """The source's name for our column ``ours`` (the same name unless mapped)."""
@@ -111,7 +104,7 @@ class DataSettings(_Frozen):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        return None if value is None else _known_zone(value)
+        return None if value is None else check_zone(value)
 
     def sources(self) -> dict[TableName, SourceSettings]:
         """The configured sources by table name, in contract order, each with its time zone."""
