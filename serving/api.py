@@ -25,12 +25,14 @@ script or network; schema at ``/openapi.json``).
   "details"}}`` with no server paths; unexpected failures answer a 500 naming an incident id.
 """
 
+import gc
 import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -428,6 +430,13 @@ def _feature_frame(
     )
 
 
+def _score_ids(state: _State, cut: _Cutoff, ids: list[str]) -> list[ScoreRow | None]:
+    """The scores of the customers ``ids`` at the cutoff; None for ids it does not know."""
+    where = cut.rows.get_indexer(ids)
+    known = iter(_records(state.score_rows(cut, where[where >= 0])))
+    return [ScoreRow.model_validate(next(known)) if at >= 0 else None for at in where]
+
+
 def _parsed(schema: type[_Schema], body: bytes) -> _Schema:
     """``body`` read as ``schema``, or the 422 FastAPI would give for a declared body."""
     try:
@@ -484,21 +493,18 @@ class _Service:
         _limit_rows(len(request.customer_ids), "customer ids", self.config.api)
         cut = await result(state.cutoff(_as_of(request.as_of, state.data)))
         ids = list(dict.fromkeys(str(i) for i in request.customer_ids))
-        where = cut.rows.get_indexer(ids)
-        unknown = [i for i, at in zip(ids, where, strict=True) if at < 0]
 
-        def answer(table: pd.DataFrame) -> Response:
-            return _json(
-                ScoresResponse(
-                    as_of=cut.as_of.date(),
-                    model=state.ref,
-                    scores=[ScoreRow.model_validate(r) for r in _records(table)],
-                    unknown_ids=unknown,
-                )
+        def answer(rows: list[ScoreRow | None]) -> Response:
+            body = ScoresResponse(
+                as_of=cut.as_of.date(),
+                model=state.ref,
+                scores=[row for row in rows if row is not None],
+                unknown_ids=[i for i, row in zip(ids, rows, strict=True) if row is None],
             )
+            return _json(body)
 
-        return await self.pool.run_rows(cut, where[where >= 0], partial(state.score_rows, cut),
-                                        answer)  # fmt: skip
+        compute = partial(_score_ids, state, cut)
+        return await self.pool.run_batched(cut, ids, compute, answer)
 
     async def score_features(self, request: Request) -> Response:
         """Predictions and reasons for posted feature rows (their columns: GET /model).
@@ -647,6 +653,7 @@ def create_app(
         # The stock pages load their scripts from a CDN: blank without internet.
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     install_error_handlers(app)
     app.get("/health", tags=["service"])(service.health)
@@ -678,6 +685,18 @@ def create_app(
     app.add_middleware(Guard, max_body_bytes=config.api.max_body_bytes, protected=guarded)
     _add_docs(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """While served: what is loaded by now (libraries, model, data) is out of the GC's way.
+
+    A full collection scans every tracked object, and holds the GIL (and so the event loop)
+    meanwhile: 0.7 s once during bench/bench_api_load.py's burst, before the freeze.
+    """
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 def _add_docs(app: FastAPI) -> None:

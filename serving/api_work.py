@@ -5,10 +5,11 @@ holds, so ``/health`` answers from memory however busy scoring is. Scoring runs 
 ``ApiSettings.max_concurrent`` threads; a job that found no free thread within
 ``queue_timeout_seconds`` is dropped before it starts and answered 503 with ``Retry-After``.
 
-Requests for rows of one table (customers of one cutoff) that wait at the same time are
-scored in one call, each answered with its own rows: a call costs nearly the same for one row
-as for hundreds (every model encodes its input frame column by column), so a burst of
-one-customer requests takes a few calls instead of one each.
+Requests for items of one table (customers of one cutoff) that wait at the same time are
+scored in one call, each answered with its own items: a call costs nearly the same for one
+customer as for hundreds (every model encodes its input frame column by column, and looking
+ids up and turning a frame into records have fixed costs too), so a burst of one-customer
+requests takes a few calls instead of one each.
 """
 
 from __future__ import annotations
@@ -16,17 +17,15 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
-
-import numpy as np
-import pandas as pd
+from typing import Any, Generic, TypeVar
 
 from winback.serving.api_guard import ApiError
 
 T = TypeVar("T")
+Out = TypeVar("Out")
 
 
 def busy(message: str, retry_after: float) -> ApiError:
@@ -43,9 +42,9 @@ async def result(future: Future[T]) -> T:
 
 
 @dataclass
-class _Job(Generic[T]):
-    rows: np.ndarray
-    finish: Callable[[pd.DataFrame], T]
+class _Job(Generic[Out, T]):
+    items: list[Hashable]
+    finish: Callable[[list[Out]], T]
     future: Future[T] = field(default_factory=Future)
 
 
@@ -55,59 +54,58 @@ class WorkPool:
     def __init__(self, workers: int, queue_timeout: float, max_rows: int) -> None:
         self.workers, self.queue_timeout, self.max_rows = workers, queue_timeout, max_rows
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="winback-scoring")
-        self._pending: dict[Hashable, list[_Job[object]]] = {}
+        self._pending: dict[Hashable, list[_Job[Any, Any]]] = {}
         self._lock = threading.Lock()
 
     async def run(self, work: Callable[[], T]) -> T:
         """``work()`` in a worker thread."""
         return await self._wait(self._executor.submit(work))
 
-    async def run_rows(
+    async def run_batched(
         self,
         key: Hashable,
-        rows: np.ndarray,
-        compute: Callable[[np.ndarray], pd.DataFrame],
-        finish: Callable[[pd.DataFrame], T],
+        items: Sequence[Hashable],
+        compute: Callable[[list[Hashable]], Sequence[Out]],
+        finish: Callable[[list[Out]], T],
     ) -> T:
-        """``finish(compute(rows))`` in a worker thread, ``rows`` being row positions.
+        """``finish(compute(items))`` in a worker thread, ``compute`` shared with others.
 
-        ``compute`` is called once for the union of the rows of every job with the same ``key``
-        waiting when a worker frees (up to ``max_rows`` rows); it must give one output row per
-        input row, in order, each depending on its input row only. ``finish`` gets this job's
-        rows, in its order.
+        ``compute`` is called once for the distinct items of every job with the same ``key``
+        waiting when a worker frees (up to ``max_rows`` items); it must give one output per
+        item, in order, each depending on its item only. ``finish`` gets this job's outputs,
+        in the order of its items.
         """
-        job: _Job[T] = _Job(np.asarray(rows, dtype=np.intp), finish)
+        job: _Job[Out, T] = _Job(list(items), finish)
         with self._lock:
-            self._pending.setdefault(key, []).append(job)  # type: ignore[arg-type]
+            self._pending.setdefault(key, []).append(job)
         self._executor.submit(self._drain, key, compute)
         return await self._wait(job.future)
 
-    def _drain(self, key: Hashable, compute: Callable[[np.ndarray], pd.DataFrame]) -> None:
-        """Score the waiting jobs of ``key`` together (nothing if another drain took them)."""
-        taken: list[_Job[object]] = []
+    def _drain(self, key: Hashable, compute: Callable[[list[Hashable]], Sequence[Any]]) -> None:
+        """Compute the waiting jobs of ``key`` together (nothing if another drain took them)."""
+        taken: list[_Job[Any, Any]] = []
         with self._lock:
             queue = self._pending.get(key, [])
             size = 0
-            while queue and (not taken or size + len(queue[0].rows) <= self.max_rows):
+            while queue and (not taken or size + len(queue[0].items) <= self.max_rows):
                 job = queue.pop(0)
                 if job.future.set_running_or_notify_cancel():  # else its request gave up
                     taken.append(job)
-                    size += len(job.rows)
+                    size += len(job.items)
             if not queue:
                 self._pending.pop(key, None)
         if not taken:
             return
         try:
-            union = np.unique(np.concatenate([job.rows for job in taken]))
-            table = compute(union)
+            union = list(dict.fromkeys(item for job in taken for item in job.items))
+            outputs = dict(zip(union, compute(union), strict=True))
         except Exception as exc:
             for job in taken:
                 job.future.set_exception(exc)
             return
         for job in taken:
             try:
-                own = table.iloc[np.searchsorted(union, job.rows)].reset_index(drop=True)
-                job.future.set_result(job.finish(own))
+                job.future.set_result(job.finish([outputs[item] for item in job.items]))
             except Exception as exc:
                 job.future.set_exception(exc)
 
