@@ -1,49 +1,63 @@
 """The HTTP API of ``winback serve``: health, model facts, scores, feature-row scoring, lists.
 
-:func:`create_app` builds a FastAPI app (OpenAPI docs at ``/docs``, schema at ``/openapi.json``).
+:func:`create_app` builds a FastAPI app (docs at ``/docs``, served by the app itself with no
+script or network; schema at ``/openapi.json``).
 
 - **Model and data** are loaded once, when the app is created. ``POST /reload`` loads the model
   at the same URI again (``models:/winback@champion`` resolves to the new champion), optionally
   the data too, prepares it completely and only then swaps it in, in one assignment: a request
   runs on one model and one dataset from start to end, and a failed reload leaves the old model
   serving.
+- **Staying up under load**: ``/health`` and ``/model`` answer from memory on the event loop
+  and never wait for scoring. Scoring runs in a bounded pool (:mod:`serving.api_work`,
+  ``[api] max_concurrent``); a request that waits ``queue_timeout_seconds`` for a worker gets
+  503 with ``Retry-After``. Concurrent ``/scores`` requests at one cutoff are scored together.
 - **Caching**: features of every customer, their segments and the reason reference are built
-  once per (model, data, ``as_of``) and kept for the latest cutoff and a few others; ``/scores``
-  predicts and explains only the requested rows. ``/list`` scores everyone once per cutoff and
-  learns offer effects once, then applies the policy per budget. A reload starts new caches.
-- **Auth**: customer-level endpoints need ``Authorization: Bearer <token>`` matching the
-  environment variable ``WINBACK_API_TOKEN``, read at each request. Without it they answer 503.
-- **Limits and errors**: bodies over ``ApiSettings.max_body_bytes`` (by Content-Length or as
-  streamed) get 413, as do requests with more than ``max_rows`` ids or rows. Every error is
-  ``{"error": {"code", "message", "details"}}``; unexpected failures are logged with their
-  traceback under an incident id and answered with a 500 naming only that id.
+  once per (model, data, ``as_of``), in one builder thread, and kept for the latest cutoff and a
+  few others; requests for a cutoff being built wait for that one build, while requests for
+  built cutoffs go on. ``/scores`` predicts and explains only the requested rows. ``/list``
+  scores everyone once per cutoff and learns offer effects once, then applies the policy per
+  budget. A reload starts new caches.
+- **Auth, limits and errors** (:mod:`serving.api_guard`): customer-level endpoints need
+  ``Authorization: Bearer <token>`` matching ``WINBACK_API_TOKEN``, checked before the body is
+  read (without a token configured they answer 503); bodies over ``max_body_bytes`` or more
+  than ``max_rows`` ids or rows get 413. Every error is ``{"error": {"code", "message",
+  "details"}}`` with no server paths; unexpected failures answer a 500 naming an incident id.
 """
 
+import gc
 import json
 import logging
-import os
-import secrets
 import threading
-import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ValidationError
 
 from winback.common import WinbackError
 from winback.features import Dataset, FeatureSettings, SegmentSettings, build_features
 from winback.features import build_segments as build_segment_rows
 from winback.features.snapshots import data_end
+from winback.serving.api_docs import docs_page
+from winback.serving.api_guard import (
+    TOKEN_ENV,
+    ApiError,
+    Guard,
+    authorize,
+    configured_token,
+    install_error_handlers,
+)
 from winback.serving.api_schemas import (
     ErrorResponse,
     FeaturesRequest,
@@ -63,6 +77,7 @@ from winback.serving.api_schemas import (
     ScoresRequest,
     ScoresResponse,
 )
+from winback.serving.api_work import WorkPool, busy, result
 from winback.serving.lists import WinbackList, build_list, summary_lines
 from winback.serving.model import ServedModel, load_model
 from winback.serving.policy import EffectModel
@@ -78,12 +93,15 @@ from winback.serving.scoring import (
 from winback.serving.settings import ApiSettings, PolicySettings, ScoringSettings
 from winback.training.uplift import fit_uplift
 
-#: The environment variable holding the bearer token of the customer-level endpoints.
-TOKEN_ENV = "WINBACK_API_TOKEN"
 #: Cutoffs whose features stay cached besides the latest (least recently used go first).
 CACHED_CUTOFFS = 4
+#: Cutoff builds and list preparations that may wait for the builder thread; more get 503.
+QUEUED_BUILDS = 4
+#: Units of features that cannot be negative (day counts and counts of things).
+NON_NEGATIVE_UNITS = frozenset({"days", "orders", "events", "offers", "categories"})
 
 logger = logging.getLogger(__name__)
+_Schema = TypeVar("_Schema", bound=BaseModel)
 
 
 class ServingSettings(Protocol):
@@ -97,23 +115,6 @@ class ServingSettings(Protocol):
     def policy(self) -> PolicySettings: ...  # noqa: D102
     @property
     def segments(self) -> SegmentSettings: ...  # noqa: D102
-
-
-class ApiError(Exception):
-    """An error answered as ``{"error": {...}}`` with this status."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        details: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details, self.headers = details, headers
 
 
 # --- state: one model over one dataset, with its caches -----------------------------------------
@@ -138,7 +139,17 @@ class _Data:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-@dataclass
+@dataclass(frozen=True)
+class _ListInputs:
+    """Everyone's scores at a cutoff and the offer effects learned there: what lists start from."""
+
+    scores: pd.DataFrame
+    uplift: EffectModel | None
+    #: Why offer effects were assumed, where they were.
+    notes: list[str]
+
+
+@dataclass(eq=False)  # compared and hashed by identity: the work pool batches by cutoff
 class _Cutoff:
     """Everything about one ``as_of`` that does not depend on the request."""
 
@@ -149,32 +160,108 @@ class _Cutoff:
     #: Lifecycle, value and RFM segment, indexed by customer id.
     segments: pd.DataFrame
     reference: pd.DataFrame | None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    #: Every customer's scores, and the offer effects: built by the first list at this cutoff.
-    scores: pd.DataFrame | None = None
-    uplift: EffectModel | None = None
-    notes: list[str] = field(default_factory=list)
+    #: Built by the first list at this cutoff.
+    list_inputs: Future[_ListInputs] | None = None
 
 
 class _State:
-    """One model over one dataset; replaced whole on reload, which drops its caches."""
+    """One model over one dataset; replaced whole on reload, which drops its caches.
 
-    def __init__(self, model: ServedModel, data: _Data, config: _Config) -> None:
-        self.model, self.data, self.config = model, data, config
+    Cutoffs and list inputs are built in ``builder`` (one thread: they share the dataset's
+    DuckDB connection) as futures, so a request waits for the one build of its cutoff and for
+    nothing else; ``_lock`` guards the cache and is never held while building.
+    """
+
+    def __init__(
+        self, model: ServedModel, data: _Data, config: _Config, builder: ThreadPoolExecutor
+    ) -> None:
+        self.model, self.data, self.config, self.builder = model, data, config, builder
         self.loaded_at = datetime.now(UTC)
-        self.dictionary = model.bundle.dictionary(FeatureSettings())
-        self._cutoffs: OrderedDict[datetime, _Cutoff] = OrderedDict()
-        self._lock = threading.Lock()
+        bundle = model.bundle
+        self.dictionary = bundle.dictionary(FeatureSettings())
+        units = self.dictionary.set_index("name")["unit"]
+        self.non_negative = frozenset(units.index[units.isin(NON_NEGATIVE_UNITS)])
+        self._lock = threading.RLock()
+        self._queued = 0
+        # Built here, in the caller's thread: a model the data cannot feed fails now.
+        self.latest = self._build(data.end)
+        self._cutoffs: OrderedDict[datetime, Future[_Cutoff]] = OrderedDict()
+        self._cutoffs[data.end] = Future()
+        self._cutoffs[data.end].set_result(self.latest)
+        # What /health and /model say, made once: they answer from memory.
+        ref = ModelRef(name=model.name, version=model.version)
+        periods = bundle.periods.periods if bundle.periods is not None else 0
+        self.ref = ref
+        self.loaded = LoadedModel(**ref.model_dump(), uri=model.uri, loaded_at=self.loaded_at)
+        self.health = Health(
+            model=ref,
+            data_end=data.end.date(),
+            model_loaded_at=self.loaded_at,
+            data_loaded_at=data.loaded_at,
+        )
+        self.info = ModelInfo(
+            name=model.name,
+            version=model.version,
+            uri=model.uri,
+            horizon_days=bundle.horizon_days,
+            periods=periods,
+            features=len(bundle.feature_columns),
+            feature_columns=bundle.feature_columns,
+            categorical_levels=bundle.churn.categories_,
+            prediction_columns=bundle.prediction_columns,
+            output_columns=score_columns(periods),
+            loaded_at=self.loaded_at,
+        )
 
-    def cutoff(self, as_of: datetime) -> _Cutoff:
-        """The cached cutoff, built on first use (the latest data's is never evicted)."""
+    def cutoff(self, as_of: datetime) -> Future[_Cutoff]:
+        """The cutoff, cached or being built (the latest data's is never evicted)."""
         with self._lock:
-            if as_of not in self._cutoffs:
-                self._cutoffs[as_of] = self._build(as_of)
+            future = self._cutoffs.get(as_of)
+            if future is None:
+                future = self._submit(self._build, as_of)
+                self._cutoffs[as_of] = future
+                future.add_done_callback(partial(self._forget_failed_cutoff, as_of))
             self._cutoffs.move_to_end(as_of)
-            while len(self._cutoffs) > CACHED_CUTOFFS + 1:
-                del self._cutoffs[next(k for k in self._cutoffs if k != self.data.end)]
-            return self._cutoffs[as_of]
+            built = [k for k, f in self._cutoffs.items() if f.done() and k != self.data.end]
+            for old in built[: max(0, len(self._cutoffs) - CACHED_CUTOFFS - 1)]:
+                del self._cutoffs[old]
+            return future
+
+    def list_inputs(self, cut: _Cutoff) -> Future[_ListInputs]:
+        """Everyone's scores and the offer effects at ``cut``, built once."""
+        with self._lock:
+            if cut.list_inputs is None:
+                cut.list_inputs = self._submit(self._prepare_list, cut)
+                cut.list_inputs.add_done_callback(partial(self._forget_failed_list, cut))
+            return cut.list_inputs
+
+    def _submit(self, build: Callable[[Any], Any], arg: object) -> Future[Any]:
+        """Queue a build, unless too many wait already."""
+        if self._queued >= QUEUED_BUILDS:
+            raise busy(
+                f"the server is busy: {self._queued} cutoffs or lists are being built",
+                self.config.api.queue_timeout_seconds,
+            )
+        self._queued += 1
+        future = self.builder.submit(build, arg)
+        future.add_done_callback(self._built)
+        return future
+
+    def _built(self, _: Future[Any]) -> None:
+        with self._lock:
+            self._queued -= 1
+
+    def _forget_failed_cutoff(self, as_of: datetime, future: Future[_Cutoff]) -> None:
+        if future.exception() is not None:  # a later request tries again
+            with self._lock:
+                if self._cutoffs.get(as_of) is future:
+                    del self._cutoffs[as_of]
+
+    def _forget_failed_list(self, cut: _Cutoff, future: Future[_ListInputs]) -> None:
+        if future.exception() is not None:
+            with self._lock:
+                if cut.list_inputs is future:
+                    cut.list_inputs = None
 
     def _build(self, as_of: datetime) -> _Cutoff:
         bundle = self.model.bundle
@@ -185,53 +272,56 @@ class _State:
             segment_rows = build_segment_rows(self.data.dataset, features, self.config.segments)
         segments = segment_rows.drop_duplicates("customer_id").set_index("customer_id")
         use_reasons = self.config.scoring.reasons > 0
+        rows = pd.Index(features["customer_id"].astype(str))
+        rows.get_indexer(rows[:1])  # build the index's hash table now, not in racing readers
         return _Cutoff(
             as_of=as_of,
             features=features,
-            rows=pd.Index(features["customer_id"].astype(str)),
+            rows=rows,
             segments=segments[list(SEGMENT_OUTPUTS)],
             reference=reason_reference(bundle.model_inputs(features)) if use_reasons else None,
         )
 
     def score_rows(self, cut: _Cutoff, rows: np.ndarray, *, explained: bool = True) -> pd.DataFrame:
         """Rows of the scores table (as :func:`serving.scoring.score` makes them) for ``rows``."""
+        features = cut.features.iloc[rows]
         return score_table(
             self.model,
-            cut.features.iloc[rows],
-            cut.segments.reset_index(),
+            features,
+            cut.segments.reindex(features["customer_id"].astype(str)).reset_index(),
             reference=cut.reference,
             reasons=self.config.scoring.reasons if explained else 0,
             chunk_rows=self.config.scoring.chunk_rows,
         )
 
-    def winback_list(self, cut: _Cutoff, budget: float | None) -> WinbackList:
-        """The list for ``budget``; everyone's scores and the offer effects are built once."""
-        with cut.lock:
-            if cut.scores is None:
-                # Only the listed customers are explained (by build_list), not everyone.
-                scores = self.score_rows(cut, np.arange(len(cut.features)), explained=False)
-                with self.data.lock:
-                    cut.uplift = fit_uplift(
-                        self.data.dataset,
-                        cut.as_of,
-                        self.model.bundle.horizon_days,
-                        plan=self.model.bundle.plan,
-                        learner=self.config.policy.uplift_learner,
-                        activity_events=self.config.policy.uplift_activity_events,
-                        on_skip=cut.notes.append,
-                    )
-                cut.scores = scores
-            scores = cut.scores
+    def _prepare_list(self, cut: _Cutoff) -> _ListInputs:
+        # Only the listed customers are explained (by build_list), not everyone.
+        scores = self.score_rows(cut, np.arange(len(cut.features)), explained=False)
+        notes: list[str] = []
+        with self.data.lock:
+            uplift = fit_uplift(
+                self.data.dataset,
+                cut.as_of,
+                self.model.bundle.horizon_days,
+                plan=self.model.bundle.plan,
+                learner=self.config.policy.uplift_learner,
+                activity_events=self.config.policy.uplift_activity_events,
+                on_skip=notes.append,
+            )
+        return _ListInputs(scores, uplift, notes)
+
+    def winback_list(self, cut: _Cutoff, inputs: _ListInputs, budget: float | None) -> WinbackList:
+        """The list for ``budget`` from the cutoff's list inputs."""
         with self.data.lock:
             return build_list(
                 self.data.dataset,
-                scores,
+                inputs.scores,
                 cut.features,
                 cut.as_of,
                 self.config.policy,
                 budget=budget,
                 lapsed_after_days=self.config.lapsed_after_days,
-                uplift=cut.uplift,
+                uplift=inputs.uplift,
                 explain=lambda rows: explain(
                     self.model,
                     rows,
@@ -247,171 +337,9 @@ def _load_data(load: Callable[[], Dataset]) -> _Data:
     return _Data(dataset, data_end(dataset), datetime.now(UTC))
 
 
-def _prepare(model_uri: str, data: _Data, config: _Config) -> _State:
+def _prepare(model_uri: str, data: _Data, config: _Config, builder: ThreadPoolExecutor) -> _State:
     """Load the model and build the latest cutoff: refuses a model the data cannot feed."""
-    state = _State(load_model(model_uri), data, config)
-    state.cutoff(data.end)
-    return state
-
-
-# --- auth, limits and errors --------------------------------------------------------------------
-
-_bearer = HTTPBearer(
-    auto_error=False,
-    description=f"The token in the server's environment variable {TOKEN_ENV}.",
-)
-
-
-def _authorize(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Customer-level data only for the bearer of the configured token."""
-    expected = os.environ.get(TOKEN_ENV, "").strip()
-    if not expected:
-        raise ApiError(
-            503,
-            "auth_not_configured",
-            f"customer endpoints are disabled because no API token is configured: set {TOKEN_ENV} "
-            f"in the environment of `winback serve` (e.g. export {TOKEN_ENV}=$(openssl rand -hex "
-            "32)), restart it, and send the token as 'Authorization: Bearer <token>'",
-        )
-    given = credentials.credentials.encode() if credentials is not None else b""
-    if not secrets.compare_digest(given, expected.encode()):
-        raise ApiError(
-            401,
-            "unauthorized",
-            "missing or wrong bearer token: send 'Authorization: Bearer <token>' with the token "
-            f"in the server's {TOKEN_ENV}",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-def _error(
-    status: int,
-    code: str,
-    message: str,
-    details: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details}}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _error_message(status: int, code: str, message: str) -> tuple[dict[str, Any], bytes]:
-    """An error as the raw ASGI start message and body (for the guard, outside the app)."""
-    body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))],
-    }
-    return start, body
-
-
-class _Guard:
-    """Refuse bodies over the size limit, and answer unexpected failures with a JSON 500."""
-
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app, self.max_body_bytes = app, max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_big = f"request body over {self.max_body_bytes:,} bytes; send fewer rows per request"
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await self._reply(send, 413, "body_too_large", too_big)
-            return
-        # Read the whole body here (it is small by now), counting what arrives without a length.
-        chunks: list[bytes] = []
-        size, more = 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > self.max_body_bytes:
-                await self._reply(send, 413, "body_too_large", too_big)
-                return
-        body, replayed = b"".join(chunks), False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, replay, watch)
-        except Exception:
-            incident = uuid.uuid4().hex[:12]
-            logger.exception(
-                "incident %s: %s %s failed", incident, scope.get("method"), scope.get("path")
-            )
-            if started:
-                raise
-            await self._reply(
-                send,
-                500,
-                "internal_error",
-                f"internal error; the server log has incident {incident}",
-            )
-
-    @staticmethod
-    async def _reply(send: Send, status: int, code: str, message: str) -> None:
-        start, body = _error_message(status, code, message)
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    async def api_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiError)
-        return _error(exc.status, exc.code, exc.message, exc.details, exc.headers)
-
-    async def winback_error(_: Request, exc: Exception) -> JSONResponse:
-        return _error(422, _snake(type(exc).__name__), str(exc))
-
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        codes = {404: "not_found", 405: "method_not_allowed"}
-        return _error(
-            exc.status_code,
-            codes.get(exc.status_code, f"http_{exc.status_code}"),
-            str(exc.detail),
-            headers=getattr(exc, "headers", None),
-        )
-
-    async def invalid(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        details = [
-            {"loc": [str(p) for p in e.get("loc", ())], "message": e.get("msg", ""),
-             "type": e.get("type", "")}
-            for e in exc.errors()
-        ]  # fmt: skip
-        shown = "; ".join(f"{'.'.join(d['loc'])}: {d['message']}" for d in details[:5])
-        more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
-        return _error(422, "invalid_request", f"invalid request: {shown}{more}", details)
-
-    app.add_exception_handler(ApiError, api_error)
-    app.add_exception_handler(WinbackError, winback_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, invalid)
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return _State(load_model(model_uri), data, config, builder)
 
 
 # --- helpers of the endpoints -------------------------------------------------------------------
@@ -440,8 +368,14 @@ def _limit_rows(count: int, what: str, api: ApiSettings) -> None:
         )
 
 
-def _feature_frame(rows: Sequence[dict[str, Any]], model: ServedModel) -> pd.DataFrame:
-    """Posted rows as a feature frame, refusing other columns or values of the wrong kind."""
+def _feature_frame(
+    rows: Sequence[dict[str, Any]], model: ServedModel, non_negative: frozenset[str]
+) -> pd.DataFrame:
+    """Posted rows as a feature frame, refusing other columns and values out of place.
+
+    Refused: values of the wrong kind, and negative day counts or counts (that numbers are
+    finite was checked by the request schema).
+    """
     columns = model.bundle.feature_columns
     known = set(columns)
     problems: list[dict[str, Any]] = []
@@ -474,12 +408,42 @@ def _feature_frame(rows: Sequence[dict[str, Any]], model: ServedModel) -> pd.Dat
         raise ApiError(
             422, "feature_types_mismatch", f"values of the wrong kind: {shown}", details=wrong
         )
+    negative = [
+        {"loc": ["body", "rows", str(i), column], "message": f"{row[column]:g} (must be >= 0)"}
+        for i, row in enumerate(rows)
+        for column in columns
+        if column in non_negative and row[column] is not None and row[column] < 0
+    ]
+    if negative:
+        shown = ", ".join(f"row {w['loc'][2]} {w['loc'][3]}: {w['message']}" for w in negative[:5])
+        raise ApiError(
+            422,
+            "feature_values_out_of_range",
+            f"day counts and counts cannot be negative: {shown}",
+            details=negative,
+        )
     return pd.DataFrame(
         {
             c: pd.Series([r[c] for r in rows], dtype=object if c in categorical else "float64")
             for c in columns
         }
     )
+
+
+def _score_ids(state: _State, cut: _Cutoff, ids: list[str]) -> list[ScoreRow | None]:
+    """The scores of the customers ``ids`` at the cutoff; None for ids it does not know."""
+    where = cut.rows.get_indexer(ids)
+    known = iter(_records(state.score_rows(cut, where[where >= 0])))
+    return [ScoreRow.model_validate(next(known)) if at >= 0 else None for at in where]
+
+
+def _parsed(schema: type[_Schema], body: bytes) -> _Schema:
+    """``body`` read as ``schema``, or the 422 FastAPI would give for a declared body."""
+    try:
+        return schema.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from exc
 
 
 def _as_of(requested: date | None, data: _Data) -> datetime:
@@ -489,109 +453,121 @@ def _as_of(requested: date | None, data: _Data) -> datetime:
 # --- the endpoints ------------------------------------------------------------------------------
 
 
+def _json(body: BaseModel) -> Response:
+    """A response body serialised where it is made (in a worker, not on the event loop)."""
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
 class _Service:
-    """The endpoints over the current state, which :meth:`reload` replaces in one assignment."""
+    """The endpoints over the current state, which :meth:`reload` replaces in one assignment.
+
+    Scoring endpoints are coroutines that hand their work to the pool and answer what it gives;
+    ``/reload`` is rare and slow, and runs in FastAPI's own thread pool.
+    """
 
     def __init__(self, load_data: Callable[[], Dataset], model_uri: str, config: _Config) -> None:
         self.load_data, self.model_uri, self.config = load_data, model_uri, config
-        self.state = _prepare(model_uri, _load_data(load_data), config)
+        api = config.api
+        self.pool = WorkPool(api.max_concurrent, api.queue_timeout_seconds, api.max_rows)
+        self.builder = ThreadPoolExecutor(1, thread_name_prefix="winback-builder")
+        self.state = _prepare(model_uri, _load_data(load_data), config, self.builder)
         self._reloading = threading.Lock()
 
-    def health(self) -> Health:
-        """Whether the server is up, which model it serves and how recent its data is."""
-        state = self.state
-        return Health(
-            model=_ref(state),
-            data_end=state.data.end.date(),
-            model_loaded_at=state.loaded_at,
-            data_loaded_at=state.data.loaded_at,
-        )
+    async def health(self) -> Health:
+        """Whether the server is up, which model it serves and how recent its data is.
 
-    def model_info(self) -> ModelInfo:
+        Answered from memory: never waits for scoring.
+        """
+        return self.state.health
+
+    async def model_info(self) -> ModelInfo:
         """The served model: identity, horizon, inputs and outputs."""
-        state = self.state
-        bundle = state.model.bundle
-        periods = bundle.periods.periods if bundle.periods is not None else 0
-        return ModelInfo(
-            name=state.model.name,
-            version=state.model.version,
-            uri=state.model.uri,
-            horizon_days=bundle.horizon_days,
-            periods=periods,
-            features=len(bundle.feature_columns),
-            feature_columns=bundle.feature_columns,
-            categorical_levels=bundle.churn.categories_,
-            prediction_columns=bundle.prediction_columns,
-            output_columns=score_columns(periods),
-            loaded_at=state.loaded_at,
-        )
+        return self.state.info
 
-    def scores(self, request: ScoresRequest) -> ScoresResponse:
+    async def scores(self, request: ScoresRequest) -> Response:
         """Scores and reasons of the given customers as of a cutoff (default: the latest data).
 
         Ids with no customer known before the cutoff are listed in ``unknown_ids``.
         """
         state = self.state
         _limit_rows(len(request.customer_ids), "customer ids", self.config.api)
-        cut = state.cutoff(_as_of(request.as_of, state.data))
+        cut = await result(state.cutoff(_as_of(request.as_of, state.data)))
         ids = list(dict.fromkeys(str(i) for i in request.customer_ids))
-        where = cut.rows.get_indexer(ids)
-        table = state.score_rows(cut, where[where >= 0])
-        return ScoresResponse(
-            as_of=cut.as_of.date(),
-            model=_ref(state),
-            scores=[ScoreRow.model_validate(r) for r in _records(table)],
-            unknown_ids=[i for i, at in zip(ids, where, strict=True) if at < 0],
-        )
 
-    def score_features(self, request: FeaturesRequest) -> FeaturesResponse:
+        def answer(rows: list[ScoreRow | None]) -> Response:
+            body = ScoresResponse(
+                as_of=cut.as_of.date(),
+                model=state.ref,
+                scores=[row for row in rows if row is not None],
+                unknown_ids=[i for i, row in zip(ids, rows, strict=True) if row is None],
+            )
+            return _json(body)
+
+        compute = partial(_score_ids, state, cut)
+        return await self.pool.run_batched(cut, ids, compute, answer)
+
+    async def score_features(self, request: Request) -> Response:
         """Predictions and reasons for posted feature rows (their columns: GET /model).
 
         Reasons compare values with the customers of the latest data.
         """
-        state = self.state
-        _limit_rows(len(request.rows), "rows", self.config.api)
+        # Up to max_body_bytes of rows: read here, parsed and checked in the worker.
+        body = await request.body()
+        return await self.pool.run(partial(self._score_features, self.state, body))
+
+    def _score_features(self, state: _State, body: bytes) -> Response:
+        posted = _parsed(FeaturesRequest, body)
+        _limit_rows(len(posted.rows), "rows", self.config.api)
         bundle = state.model.bundle
-        frame = _feature_frame(request.rows, state.model)
+        frame = _feature_frame(posted.rows, state.model, state.non_negative)
         predicted = bundle.predict(frame)
         if "clv" not in predicted:
             predicted["clv"] = np.nan
         predicted["value_at_risk"] = predicted["churn_probability"] * predicted["clv"].clip(0)
         rows = _records(predicted)
         if k := self.config.scoring.reasons:
-            reference = state.cutoff(state.data.end).reference
-            reasons = reason_codes(bundle, frame, state.dictionary, k, reference)
+            reasons = reason_codes(bundle, frame, state.dictionary, k, state.latest.reference)
             for row, found in zip(rows, reasons, strict=True):
                 row["reasons"] = [r.to_dict() for r in found]
-        return FeaturesResponse(
-            model=_ref(state),
-            predictions=[
-                Prediction.model_validate({"reasons": [], **row, "row": i})
-                for i, row in enumerate(rows)
-            ],
+        return _json(
+            FeaturesResponse(
+                model=state.ref,
+                predictions=[
+                    Prediction.model_validate({"reasons": [], **row, "row": i})
+                    for i, row in enumerate(rows)
+                ],
+            )
         )
 
-    def winback_list(self, request: ListRequest) -> ListResponse:
+    async def winback_list(self, request: ListRequest) -> Response:
         """The ranked win-back list for a budget, with a random control group and its figures."""
         state = self.state
-        cut = state.cutoff(_as_of(request.as_of, state.data))
-        wl = state.winback_list(cut, request.budget)
+        cut = await result(state.cutoff(_as_of(request.as_of, state.data)))
+        inputs = await result(state.list_inputs(cut))
+        return await self.pool.run(partial(self._winback_list, state, cut, inputs, request))
+
+    def _winback_list(
+        self, state: _State, cut: _Cutoff, inputs: _ListInputs, request: ListRequest
+    ) -> Response:
+        wl = state.winback_list(cut, inputs, request.budget)
         figures = wl.figures | {
             "top_reasons": [
                 {"feature": f, "customers": n, "example": e}
                 for f, n, e in wl.figures["top_reasons"]
             ]
         }
-        return ListResponse(
-            as_of=cut.as_of.date(),
-            budget=request.budget,
-            model=_ref(state),
-            figures=ListFigures.model_validate(figures),
-            summary=summary_lines(wl),
-            effect_sources=wl.effect_sources,
-            excluded=wl.excluded,
-            notes=list(cut.notes),
-            rows=[ListRow.model_validate(r) for r in _records(wl.frame)],
+        return _json(
+            ListResponse(
+                as_of=cut.as_of.date(),
+                budget=request.budget,
+                model=state.ref,
+                figures=ListFigures.model_validate(figures),
+                summary=summary_lines(wl),
+                effect_sources=wl.effect_sources,
+                excluded=wl.excluded,
+                notes=list(inputs.notes),
+                rows=[ListRow.model_validate(r) for r in _records(wl.frame)],
+            )
         )
 
     def reload(self, request: ReloadRequest | None = None) -> ReloadResponse:
@@ -604,7 +580,7 @@ class _Service:
             old = self.state
             try:
                 data = _load_data(self.load_data) if request and request.data else old.data
-                new = _prepare(self.model_uri, data, self.config)
+                new = _prepare(self.model_uri, data, self.config, self.builder)
             except WinbackError as exc:
                 raise ApiError(
                     503,
@@ -614,30 +590,24 @@ class _Service:
             self.state = new
         logger.info("reloaded model %s version %s", new.model.name, new.model.version)
         return ReloadResponse(
-            previous=_loaded(old),
-            current=_loaded(new),
+            previous=old.loaded,
+            current=new.loaded,
             data_reloaded=new.data is not old.data,
             data_end=new.data.end.date(),
         )
-
-
-def _ref(state: _State) -> ModelRef:
-    return ModelRef(name=state.model.name, version=state.model.version)
-
-
-def _loaded(state: _State) -> LoadedModel:
-    model = state.model
-    return LoadedModel(
-        name=model.name, version=model.version, uri=model.uri, loaded_at=state.loaded_at
-    )
 
 
 _PROTECTED: Any = {
     401: {"model": ErrorResponse, "description": "Missing or wrong bearer token."},
     413: {"model": ErrorResponse, "description": "Body or row count over the limits."},
     422: {"model": ErrorResponse, "description": "Invalid request, or data the model refuses."},
-    503: {"model": ErrorResponse, "description": f"No token configured ({TOKEN_ENV})."},
+    503: {
+        "model": ErrorResponse,
+        "description": f"No token configured ({TOKEN_ENV}), or busy: every scoring worker "
+        "stayed taken for [api] queue_timeout_seconds (retry after the Retry-After seconds).",
+    },
 }
+_FEATURES_SCHEMA = FeaturesRequest.model_json_schema()
 _RELOAD_FAILED: Any = {
     503: {
         "model": ErrorResponse,
@@ -680,25 +650,66 @@ def create_app(
         f"token in the server's `{TOKEN_ENV}`. Every error is "
         '`{"error": {"code", "message", "details"}}`.',
         version="1",
+        # The stock pages load their scripts from a CDN: blank without internet.
+        docs_url=None,
+        redoc_url=None,
+        lifespan=_lifespan,
     )
-    app.add_middleware(_Guard, max_body_bytes=config.api.max_body_bytes)
-    _install_error_handlers(app)
+    install_error_handlers(app)
     app.get("/health", tags=["service"])(service.health)
     app.get("/model", tags=["service"])(service.model_info)
-    protected: Any = [Depends(_authorize)]
-    for path, endpoint in (
-        ("/scores", service.scores),
-        ("/score-features", service.score_features),
-        ("/list", service.winback_list),
+    protected: Any = [Depends(authorize)]
+    # /score-features parses its body in a worker (up to max_body_bytes of rows: too long for
+    # the event loop), so its schema is declared here rather than by a parameter.
+    rows_body = {"required": True, "content": {"application/json": {"schema": _FEATURES_SCHEMA}}}
+    for path, endpoint, answer, extra in (
+        ("/scores", service.scores, ScoresResponse, None),
+        ("/score-features", service.score_features, FeaturesResponse, {"requestBody": rows_body}),
+        ("/list", service.winback_list, ListResponse, None),
     ):
-        app.post(path, tags=["customers"], dependencies=protected, responses=_PROTECTED)(endpoint)
+        app.post(
+            path,
+            tags=["customers"],
+            dependencies=protected,
+            responses=_PROTECTED,
+            response_model=answer,
+            openapi_extra=extra,
+        )(endpoint)
     app.post(
         "/reload",
         tags=["service"],
         dependencies=protected,
         responses=_PROTECTED | _RELOAD_FAILED,
     )(service.reload)
+    guarded = {("POST", path) for path in ("/scores", "/score-features", "/list", "/reload")}
+    app.add_middleware(Guard, max_body_bytes=config.api.max_body_bytes, protected=guarded)
+    _add_docs(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """While served: what is loaded by now (libraries, model, data) is out of the GC's way.
+
+    A full collection scans every tracked object, and holds the GIL (and so the event loop)
+    meanwhile: 0.7 s once during bench/bench_api_load.py's burst, before the freeze.
+    """
+    gc.freeze()
+    yield
+    gc.unfreeze()
+
+
+def _add_docs(app: FastAPI) -> None:
+    """``GET /docs``: the endpoints and schemas as one page the app renders, nothing fetched."""
+    pages: dict[str, str] = {}
+
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        if root not in pages:
+            pages[root] = docs_page(app.openapi(), openapi_url=root + str(app.openapi_url))
+        return HTMLResponse(pages[root])
+
+    app.get("/docs", include_in_schema=False)(docs)
 
 
 __all__ = [
@@ -706,5 +717,6 @@ __all__ = [
     "ApiError",
     "ErrorResponse",
     "ServingSettings",
+    "configured_token",
     "create_app",
 ]

@@ -1,19 +1,45 @@
 """Request and response bodies of the HTTP API (:mod:`serving.api`), as its OpenAPI docs show."""
 
+import math
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictInt, StrictStr
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _feature_value(value: object) -> float | str | None:
+    """A posted feature value: text, null, or a finite number (not a boolean)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        shown = str(value).lower() if isinstance(value, bool) else type(value).__name__
+        raise ValueError(f"expected a number, text or null, got {shown}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value}")
+    return number
+
+
+#: JSON numbers as floats (NaN and Infinity refused), text, or null; booleans are refused
+#: rather than read as 1 and 0.
+FeatureValue = Annotated[
+    float | str | None, PlainValidator(_feature_value, json_schema_input_type=float | str | None)
+]
+#: A finite number, integers included, booleans and text refused.
+StrictNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
 class ScoresRequest(_Body):
     """Customers to score."""
 
-    customer_ids: list[str | int] = Field(
+    customer_ids: list[StrictStr | StrictInt] = Field(
         min_length=1,
         description="Customer ids (at most ApiSettings.max_rows); duplicates are scored once.",
         examples=[["C0000001", "C0000042"]],
@@ -28,10 +54,10 @@ class ScoresRequest(_Body):
 class FeaturesRequest(_Body):
     """Feature rows to score: each row has exactly the model's feature columns (GET /model)."""
 
-    rows: list[dict[str, bool | float | str | None]] = Field(
+    rows: list[dict[str, FeatureValue]] = Field(
         min_length=1,
         description="One object per row, {feature: value}; null for a missing value. Text for "
-        "categorical features, numbers for the others.",
+        "categorical features, finite numbers for the others (day counts and counts >= 0).",
         examples=[[{"days_since_last_order": 94.0, "orders_90d": 0, "attr_country": "DE"}]],
     )
 
@@ -39,7 +65,7 @@ class FeaturesRequest(_Body):
 class ListRequest(_Body):
     """The budget of a win-back list."""
 
-    budget: float | None = Field(
+    budget: StrictNumber | None = Field(
         default=None,
         ge=0,
         description="Money for offers (contact cost + expected discounts); null: no limit.",

@@ -116,6 +116,11 @@ class ApiSettings(_Frozen):
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     #: Most customer ids or feature rows per request.
     max_rows: int = Field(default=1_000, ge=1)
+    #: Scoring jobs (scores, feature rows, lists) worked on at once, off the event loop.
+    max_concurrent: int = Field(default=2, ge=1)
+    #: How long a request may wait for a free worker before it is answered 503 with
+    #: Retry-After; health and model facts never wait.
+    queue_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
 
 
 __all__ = [

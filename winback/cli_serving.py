@@ -5,7 +5,6 @@ Registered on the app of :mod:`winback.cli`, whose options, data loading and mes
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -372,11 +371,11 @@ def serve_cmd(
     """
     import uvicorn  # noqa: PLC0415 (only this command needs the server)
 
-    from winback.serving.api import create_app  # noqa: PLC0415
+    from winback.serving.api import configured_token, create_app  # noqa: PLC0415
 
     settings = _settings(config, transactions, events, customers, campaigns)
     configure(_tracking_settings(settings), project_root(settings))
-    if not os.environ.get("WINBACK_API_TOKEN"):
+    if configured_token() is None:
         err.print(
             "warning: WINBACK_API_TOKEN is not set: customer endpoints will refuse every request. "
             "Set it, e.g. export WINBACK_API_TOKEN=$(openssl rand -hex 32)"

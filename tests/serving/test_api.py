@@ -5,23 +5,29 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import shutil
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import winback.serving.scoring as scoring_module
+from winback.cli import app as cli_app
 from winback.features import (
     Dataset,
+    DataSettings,
     LabelSettings,
     SegmentSettings,
     SnapshotSettings,
+    SourceSettings,
     build_snapshots,
     load_dataset,
 )
@@ -131,6 +137,47 @@ def test_a_missing_or_wrong_token_is_refused(client, token, headers) -> None:
     assert client.post("/scores", json={"customer_ids": ["C0000001"]}, headers=token).is_success
 
 
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}])
+@pytest.mark.parametrize(
+    "body", [b'{"customer_ids": [', b"\x00\xff not json", b'{"customer_ids": "C1", "x": 1}']
+)
+def test_the_token_is_checked_before_the_body_is_read(client, token, headers, body) -> None:
+    json_type = {"content-type": "application/json"}
+    for path in ("/scores", "/score-features", "/list", "/reload"):
+        response = client.post(path, content=body, headers=headers | json_type)
+        _error(response, 401, "unauthorized")
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    # Oversized too: a stranger learns nothing about the limits.
+    big = b"x" * (LIMITS.max_body_bytes + 1)
+    _error(client.post("/scores", content=big, headers=headers | json_type), 401, "unauthorized")
+    # With the token, the same body is judged on its merits (bytes that are no text: 400).
+    response = client.post("/scores", content=body, headers=token | json_type)
+    assert response.status_code in {400, 422} and set(response.json()) == {"error"}
+
+
+def test_garbage_without_a_configured_token_says_so_before_parsing(client, monkeypatch) -> None:
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    response = client.post("/scores", content=b"{", headers={"content-type": "application/json"})
+    _error(response, 503, "auth_not_configured")
+
+
+def test_a_token_of_blanks_counts_as_unset(client, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv(TOKEN_ENV, " \t ")
+    response = client.post("/scores", json={"customer_ids": ["C1"]}, headers=AUTH)
+    _error(response, 503, "auth_not_configured")
+    # `winback serve` warns before it loads anything (here the model is missing, so it stops).
+    # The config puts the MLflow store beside it, in tmp_path, not in the checkout.
+    (tmp_path / "tx.csv").write_text("customer_id,timestamp,amount\nC1,2024-01-01,10\n")
+    (tmp_path / "winback.toml").write_text('[data.transactions]\npath = "tx.csv"\n')
+    serve = ["serve", "--config", str(tmp_path / "winback.toml"), "--model", str(tmp_path / "none")]
+    warning = f"warning: {TOKEN_ENV} is not set"
+    for value, warned in ((" \t ", True), ("", True), (TOKEN, False)):
+        env = {TOKEN_ENV: value, "MLFLOW_TRACKING_URI": None}
+        result = CliRunner().invoke(cli_app, serve, env=env)
+        assert result.exit_code == 1, result.output
+        assert (warning in result.output) is warned, (value, result.output)
+
+
 # --- scores -------------------------------------------------------------------------------------
 
 
@@ -232,6 +279,54 @@ def test_feature_rows_with_other_columns_are_422_with_the_names(client, token, b
     assert number in message and text in message
 
 
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("NaN", "finite"), ("Infinity", "finite"), ("-Infinity", "finite"), ("1e999", "finite"),
+     ("true", "number"), ("false", "number")],
+)  # fmt: skip
+def test_feature_values_must_be_finite_numbers_not_booleans(
+    client, token, batch, value, says
+) -> None:
+    _, features, model = batch
+    columns = model.bundle.feature_columns
+    numeric = next(c for c in columns if c not in model.bundle.churn.categories_)
+    row = _rows(features.iloc[[0]], columns)[0]
+    # Python's json (as the server's) reads NaN and Infinity; a client can send them.
+    text = json.dumps({"rows": [row, row | {numeric: "__VALUE__"}]}).replace('"__VALUE__"', value)
+    response = client.post(
+        "/score-features", content=text, headers=token | {"content-type": "application/json"}
+    )
+    message = _error(response, 422, "invalid_request")
+    assert numeric in message and says in message
+    (detail,) = response.json()["error"]["details"]
+    assert detail["loc"] == ["body", "rows", "1", numeric]
+
+
+def test_day_counts_and_counts_cannot_be_negative(client, token, batch) -> None:
+    _, features, model = batch
+    columns = model.bundle.feature_columns
+    row = _rows(features.iloc[[0]], columns)[0]
+    for column in ("days_since_last_order", "orders_90d"):
+        assert column in columns
+        bad = row | {column: -3}
+        response = client.post("/score-features", json={"rows": [row, bad]}, headers=token)
+        message = _error(response, 422, "feature_values_out_of_range")
+        assert f"row 1 {column}" in message and ">= 0" in message
+        assert response.json()["error"]["details"][0]["loc"] == ["body", "rows", "1", column]
+    # Zero, whole numbers and missing values are fine.
+    fine = row | {"days_since_last_order": 0, "orders_90d": 2, "tenure_days": None}
+    response = client.post("/score-features", json={"rows": [fine]}, headers=token)
+    assert response.status_code == 200, response.text
+
+
+def test_the_budget_must_be_a_finite_number(client, token) -> None:
+    json_type = {"content-type": "application/json"}
+    for value in ("NaN", "Infinity", "true", '"100"'):
+        body = f'{{"budget": {value}}}'.encode()
+        response = client.post("/list", content=body, headers=token | json_type)
+        assert "budget" in _error(response, 422, "invalid_request")
+
+
 # --- limits and unexpected errors ---------------------------------------------------------------
 
 
@@ -284,6 +379,44 @@ def test_an_unexpected_failure_is_a_json_500_without_internals(
 def test_unknown_paths_and_methods_answer_in_the_same_shape(client) -> None:
     _error(client.get("/nothing"), 404, "not_found")
     _error(client.get("/scores"), 405, "method_not_allowed")
+
+
+#: An absolute path of two or more parts (``models:/name@alias`` is a URI, not a path).
+SERVER_PATH = re.compile(r"(?<![\w.:/-])/[^\s/'\"]+/[^\s'\"]+")
+
+
+def _no_server_paths(response, *places: Path) -> None:
+    text = response.text
+    assert not any(str(place) in text for place in (*places, Path.cwd())), text
+    assert not SERVER_PATH.search(text), text
+
+
+def test_error_bodies_name_files_not_server_paths(load, bundle_dir, tmp_path, token) -> None:
+    served = shutil.copytree(bundle_dir, tmp_path / "served")
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "transactions.csv").write_text(
+        "customer_id,timestamp,amount\nC1,2024-01-01,10\nC2,2024-01-02,abc\n"
+    )
+    bad = DataSettings(transactions=SourceSettings(path=sources / "transactions.csv"))
+    calls = []
+
+    def load_data() -> Dataset:  # the world first, then (on reload) a file with a bad row
+        calls.append(1)
+        return load() if len(calls) == 1 else load_dataset(bad)
+
+    client = TestClient(create_app(load_data, model_uri=str(served), api=LIMITS))
+    # The data: a contract error names the file, row and column, but not the directory.
+    response = client.post("/reload", json={"data": True}, headers=token)
+    message = _error(response, 503, "reload_failed")
+    assert "transactions.csv" in message and "amount" in message
+    _no_server_paths(response, tmp_path)
+    # The model: gone from where it was.
+    (served / BUNDLE_FILE).unlink()
+    response = client.post("/reload", headers=token)
+    assert "served" in _error(response, 503, "reload_failed")
+    _no_server_paths(response, tmp_path)
+    assert client.post("/scores", json={"customer_ids": ["C0000001"]}, headers=token).is_success
 
 
 # --- the list -----------------------------------------------------------------------------------
@@ -365,3 +498,30 @@ def test_openapi_documents_every_endpoint_and_the_bearer_scheme(client) -> None:
     assert "security" not in schema["paths"]["/health"]["get"]
     assert "ScoreRow" in schema["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+
+
+class _Links(HTMLParser):
+    """Every URL a page would fetch or link to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [v for k, v in attrs if k in {"src", "href", "action", "data"} and v]
+
+
+def test_the_docs_page_works_offline_and_lists_every_endpoint(client) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    page = response.text
+    links = _Links()
+    links.feed(page)
+    # Nothing from another host: every link is a path on this server or an anchor.
+    assert links.urls and all(re.match(r"^(/(?!/)|#)", url) for url in links.urls), links.urls
+    assert "@import" not in page and "url(http" not in page and "//cdn" not in page
+    assert "/openapi.json" in links.urls
+    for path in ("/health", "/model", "/scores", "/score-features", "/list", "/reload"):
+        assert path in page
+    assert "Bearer" in page and "customer_ids" in page and "ScoreRow" in page
+    assert client.get("/redoc").status_code == 404
