@@ -48,6 +48,7 @@ from winback.serving.reason_sentences import (
     Context,
     Entry,
     parse_entry,
+    plain_name,
     renderer,
 )
 from winback.training.bundle import ModelBundle
@@ -249,6 +250,16 @@ def sentence(
     return renderer(parsed)(shown[0], context or NO_CONTEXT)
 
 
+def plain_names(dictionary: pd.DataFrame) -> dict[str, str]:
+    """Each feature's plain name (:func:`serving.reason_sentences.plain_name`), for summaries.
+
+    ``dictionary`` is ``bundle.dictionary(settings)``: "btyd_expected_orders" reads "expected
+    orders (purchase-pattern model)", "days_since_last_order" "time since last order".
+    """
+    records = dictionary[list(ENTRY_COLUMNS)].drop_duplicates("name").to_dict("records")
+    return {str(r["name"]): plain_name(parse_entry(r)) for r in records}
+
+
 def reasons_json(reasons: Sequence[Sequence[Reason]]) -> list[str]:
     """Compact JSON per row (a list of {feature, value, contribution, sentence}); byte-stable."""
     return [
@@ -361,6 +372,7 @@ __all__ = [
     "Reason",
     "backwards",
     "not_reasons",
+    "plain_names",
     "reason_codes",
     "reason_reference",
     "reasons_json",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from dataclasses import replace
 from datetime import datetime
 from html.parser import HTMLParser
@@ -14,7 +15,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from winback.serving.lists import build_list, summary_lines, write_list_summary
+from winback.serving.lists import (
+    build_list,
+    effect_footing,
+    summary_lines,
+    write_list_summary,
+)
 from winback.serving.policy import LIST_COLUMNS
 from winback.serving.settings import PolicySettings
 
@@ -107,6 +113,7 @@ def test_the_summary_counts_add_up(winback_list) -> None:
     lines = summary_lines(winback_list)
     assert lines[0].startswith("win-back list as of 2024-11-01")
     assert any("expected margin saved" in line for line in lines)
+    assert any(line == "most common reasons:" for line in lines)
     # Assumed effects only here; a list from learned ones says how they were learned.
     assert not any("learned by" in line for line in lines)
     noted = replace(winback_list, effect_note="R-learner on 9 contacts")
@@ -160,3 +167,35 @@ def test_markup_in_a_reason_is_shown_as_text(winback_list, tmp_path) -> None:
     assert "&lt;img src=https://evil.example/x.png&gt; &amp; &lt;b&gt;" in raw
     assert len(page.images) == 1
     assert page.reasons[0] == hostile[0]["sentence"]
+
+
+# --- money with its footing ---------------------------------------------------------------------
+
+MONEY = re.compile(r"\d[\d,]*\.\d\d")
+
+
+def test_every_expected_money_figure_says_what_it_rests_on(winback_list, tmp_path) -> None:
+    """Expected money rests on the offers' effects: assumed, or learned without an interval."""
+    assert effect_footing(winback_list) == "assumed offer effects"
+    lines = summary_lines(winback_list)
+    figures = winback_list.figures
+    money = [line for line in lines if MONEY.search(line) and not line.startswith("budget ")]
+    money_text = " ".join(money)
+    for key in ("expected_margin_saved", "expected_net_benefit"):
+        assert f"{figures[key]:,.2f} (assumed offer effects)" in money_text
+    assert f"used {figures['budget_used']:,.2f} on offers (contact costs and expected " in (
+        " ".join(lines)
+    )
+    offers = sorted(set(winback_list.frame["offer"]))
+    learned = replace(winback_list, effect_sources=dict.fromkeys(offers, "uplift"))
+    assert effect_footing(learned) == "learned offer effects, no interval"
+    assert "(learned offer effects, no interval)" in " ".join(summary_lines(learned))
+    mixed = replace(winback_list, effect_sources={offers[0]: "uplift"})
+    assert effect_footing(mixed) == (
+        f"assumed effects for {', '.join(offers[1:])}; learned for {offers[0]}, no interval"
+    )
+    _, page = _read(write_list_summary(winback_list, tmp_path / "summary.html"))
+    summary = page.text["summary"]
+    assert summary.count("(assumed offer effects)") >= 4  # two key figures, two table rows
+    assert "expected net benefit (assumed offer effects)" in page.text["top"]
+    assert "CLV (forecast, no interval)" in page.text["top"]

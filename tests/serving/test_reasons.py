@@ -27,6 +27,7 @@ from winback.serving.reasons import (
     Context,
     Reason,
     not_reasons,
+    plain_names,
     reason_codes,
     reason_reference,
     reasons_json,
@@ -192,13 +193,50 @@ def test_missing_values_say_what_is_missing(trained) -> None:
         # Empty also for a customer whose only offers are too recent to judge.
         "offer_redemption_share": "No retention offer at least 30 days old yet",
         "btyd_p_alive": (
-            "Probability the customer is still active, from the BG/NBD model: "
+            "Probability the customer is still active, from a purchase-pattern model: "
             "no estimate (no orders yet)"
         ),
     }
     for name, text in expected.items():
         assert sentence(_entry(dictionary, name), np.nan) == text
         assert sentence(_entry(dictionary, name), None) == text
+
+
+def test_marketers_read_plain_names_not_columns_or_model_names(trained) -> None:
+    """Sentences and names say "a purchase-pattern model", never BG/NBD or a column name."""
+    dictionary = trained[1]
+    orders = _entry(dictionary, "btyd_expected_orders").copy()
+    orders["meaning"] = orders["meaning"].replace("in the horizon", "in the next 90 days")
+    assert sentence(orders, 0.63, Context(above=0.56)) == (
+        "Orders expected in the next 90 days by a purchase-pattern model: 0.63 "
+        "(lower than 56% of customers)"
+    )
+    names = plain_names(dictionary)
+    assert set(names) == set(dictionary["name"])
+    assert {
+        k: names[k]
+        for k in ("btyd_expected_orders", "btyd_p_alive", "days_since_last_order", "session_90d",
+                  "email_open_trend_90d", "days_since_app_open", "gap_mean_days", "overdue_ratio",
+                  "as_of_month", "attr_acquisition_channel", "tenure_days", "spend_365d")
+    } == {
+        "btyd_expected_orders": "expected orders (purchase-pattern model)",
+        "btyd_p_alive": "chance they are still active (purchase-pattern model)",
+        "days_since_last_order": "time since last order",
+        "session_90d": "sessions in the last 90 days",
+        "email_open_trend_90d": "change in email opens, last 90 days vs the 90 before",
+        "days_since_app_open": "time since last app open",
+        "gap_mean_days": "usual gap between orders",
+        "overdue_ratio": "days since the last order relative to their mean gap between orders",
+        "as_of_month": "time of year",
+        "attr_acquisition_channel": "acquisition channel",
+        "tenure_days": "time as a customer",
+        "spend_365d": "net spend in the last 365 days",
+    }  # fmt: skip
+    for name, plain in names.items():
+        assert not re.search(r"_|BG/NBD|btyd|as_of|\[", plain), (name, plain)
+        assert (plain == plain.strip() and plain[:1].islower()) or plain.startswith("CRM"), plain
+    # Every name is its own: two features that read alike would merge in a summary.
+    assert len(set(names.values())) == len(names)
 
 
 def test_a_dictionary_row_without_its_columns_is_refused(trained) -> None:
