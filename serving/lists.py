@@ -2,11 +2,13 @@
 
 Its summary speaks to marketing: reasons by plain names ("time since last order"), and every
 money figure that rests on an estimate says what it rests on ("expected margin saved 4,256.84
-(assumed offer effects)").
+(assumed offer effects)"). The list and its summary page are published together
+(:func:`publish_list`), and the page names the list file it describes and its SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from collections import Counter
@@ -18,10 +20,18 @@ from typing import Any
 
 import pandas as pd
 
+from winback.common import (
+    DataSourceError,
+    atomic_path,
+    output_format,
+    publish_together,
+    write_frame_as,
+)
 from winback.common.figures import new_figure, save_figure
 from winback.common.html import escape, key_figures, number, page, png_uri, section, table
 from winback.features import Dataset, FeatureSettings
 from winback.serving.model import ServedModel
+from winback.serving.output import is_database_url, write_output
 from winback.serving.policy import (
     LIST_COLUMNS,
     EffectModel,
@@ -297,8 +307,20 @@ def _money(value: float) -> str:
     return escape(f"{value:,.0f}")
 
 
-def list_summary_html(wl: WinbackList) -> str:
-    """One self-contained HTML page: the figures, the budget curve, offers and reasons."""
+@dataclass(frozen=True)
+class ListFile:
+    """The list a summary page describes: its file name (or table) and the SHA-256 of its bytes."""
+
+    name: str
+    sha256: str | None = None
+
+
+def list_summary_html(wl: WinbackList, describes: ListFile | None = None) -> str:
+    """One self-contained HTML page: the figures, the budget curve, offers and reasons.
+
+    ``describes`` names the list the page belongs to, in its header and in ``<meta>`` tags
+    (``winback-list``, ``winback-list-sha256``) a program can check against the file.
+    """
     f = wl.figures
     footing = escape(effect_footing(wl))
     budget = "no limit" if wl.budget is None else _money(wl.budget)
@@ -392,17 +414,66 @@ def list_summary_html(wl: WinbackList) -> str:
     subtitle = f"As of {wl.as_of:%Y-%m-%d}; offer effects: " + (
         ", ".join(f"{o} {s}" for o, s in sorted(wl.effect_sources.items())) or "none"
     )
-    return page("winback list summary", subtitle, nav, sections)
+    meta: dict[str, str] = {}
+    if describes is not None:
+        meta["winback-list"] = describes.name
+        subtitle += f". Describes the list {describes.name}"
+        if describes.sha256 is not None:
+            meta["winback-list-sha256"] = describes.sha256
+            subtitle += f" (SHA-256 {describes.sha256[:12]}…)"
+    return page("winback list summary", subtitle, nav, sections, meta=meta)
 
 
-def write_list_summary(wl: WinbackList, path: Path) -> Path:
-    """Write :func:`list_summary_html` to ``path``; return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(list_summary_html(wl), encoding="utf-8")
+def write_list_summary(wl: WinbackList, path: Path, describes: ListFile | None = None) -> Path:
+    """Write :func:`list_summary_html` to ``path`` atomically; return the path.
+
+    On its own it describes no list file (``describes`` aside): :func:`publish_list` writes a
+    list and its page together.
+    """
+    with atomic_path(path) as tmp:
+        _write_page(tmp, list_summary_html(wl, describes), path)
     return path
 
 
+def publish_list(
+    wl: WinbackList,
+    target: str,
+    summary: Path,
+    *,
+    table: str | None = None,
+    on_step: Callable[[str], object] | None = None,
+) -> str:
+    """Write the list to ``target`` and its summary page to ``summary``, together; say where.
+
+    ``target`` is a ``.csv``/``.parquet`` file or a database URL (``table`` names the table, see
+    :func:`serving.output.write_output`). A file and the page are published at once
+    (:func:`common.output.publish_together`): a run that fails or is killed leaves the old
+    pair or the new one, and the page names the list file and its SHA-256. A table is replaced
+    in its own transaction before the page, which names it. ``on_step`` is the fault tests' hook.
+    """
+    if is_database_url(target):
+        where = write_output(wl.frame, target, table)
+        write_list_summary(wl, summary, ListFile(where))
+        return where
+    path = Path(target)
+    fmt = output_format(path)
+    with publish_together([path, summary], on_step=on_step) as (list_tmp, page_tmp):
+        write_frame_as(wl.frame, list_tmp, fmt, shown=path)
+        with list_tmp.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        _write_page(page_tmp, list_summary_html(wl, ListFile(path.name, digest)), summary)
+    return str(path)
+
+
+def _write_page(tmp: Path, document: str, shown: Path) -> None:
+    try:
+        tmp.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise DataSourceError(f"cannot write {shown}: {exc.strerror or exc}") from exc
+
+
 __all__ = [
+    "ListFile",
     "WinbackList",
     "budget_plot",
     "build_list",
@@ -410,6 +481,7 @@ __all__ = [
     "list_figures",
     "list_summary_html",
     "make_list",
+    "publish_list",
     "reason_name",
     "summary_lines",
     "write_list_summary",
