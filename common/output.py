@@ -76,7 +76,10 @@ def publish_together(
         for path, tmp in zip(paths, tmps, strict=True):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                # Can the folder be written? Then remove the probe: a writer that finds a file
+                # there may detour through a temporary file of its own (DuckDB's tmp_<name>).
                 tmp.touch()
+                tmp.unlink()
             except OSError as exc:
                 raise DataSourceError(
                     f"cannot write {path}: {exc.strerror or exc}; choose a folder you can write to"
