@@ -330,7 +330,8 @@ def list_summary_html(wl: WinbackList, describes: ListFile | None = None) -> str
             (number(f["treated"]), f"get an offer; {number(f['control'])} held out as control"),
             (
                 _money(f["budget_used"]),
-                f"spent on offers (contact costs and expected discounts), of a budget of {budget}",
+                f"spent on offers (contact costs and expected discounts; {footing}), of a "
+                f"budget of {budget}",
             ),
             (_money(f["expected_margin_saved"]), f"expected margin saved ({footing})"),
             (_money(f["expected_net_benefit"]), f"expected net benefit, saved − cost ({footing})"),

@@ -202,7 +202,8 @@ def test_every_expected_money_figure_says_what_it_rests_on(winback_list, tmp_pat
     )
     _, page = _read(write_list_summary(winback_list, tmp_path / "summary.html"))
     summary = page.text["summary"]
-    assert summary.count("(assumed offer effects)") >= 4  # two key figures, two table rows
+    # Three key figures and three table rows: budget used, margin saved, net benefit.
+    assert summary.count("assumed offer effects") == 6
     assert "expected net benefit (assumed offer effects)" in page.text["top"]
     assert "CLV (forecast, no interval)" in page.text["top"]
 
