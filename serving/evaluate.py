@@ -13,9 +13,10 @@ saved). CRM margin already pays the offer costs the campaigns table records, so 
 is net of them; the list's own expected offer cost is shown beside it, not subtracted again.
 
 There is nothing to measure before the horizon has passed (:class:`HorizonNotPassedError`) or
-when the campaigns table records no offer sent to the list's customers
-(:class:`ListNotSentError`): a list that was never sent saves nothing, and comparing its
-"treated" with its control would measure only chance.
+when the campaigns table records none of the list's offers sent to its customers (same customer,
+same offer, within the horizon: :class:`ListNotSentError`): a list that was never sent saves
+nothing, and comparing its "treated" with its control would measure only chance. Other offers
+the customers received do not make the list sent.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
     Refused before the horizon has passed in the data, and when the campaigns table records no
     offer sent to the list's treated customers over the horizon.
     """
-    missing = {"customer_id", "control", "churn_probability", "offer_cost", "as_of"} - set(
+    missing = {"customer_id", "offer", "control", "churn_probability", "offer_cost", "as_of"} - set(
         frame.columns
     )
     if missing:
@@ -107,16 +108,21 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
             f"{as_of:%Y-%m-%d}), but the data ends on {end:%Y-%m-%d}: evaluate it after that"
         )
     control = frame["control"].astype(bool).to_numpy()
-    offers = _offers_sent(dataset, as_of, closes)
+    contacts = _contacts(dataset, as_of, closes)
     ids = frame["customer_id"].astype(str)
-    sent = ids[~control].isin(offers.index)
+    listed = pd.MultiIndex.from_arrays([ids, frame["offer"].astype(str)])
+    sent = listed[~control].isin(pd.MultiIndex.from_frame(contacts[["customer_id", "offer"]]))
+    contacted = set(contacts["customer_id"])
     if not sent.any():
+        others = int(ids[~control].isin(contacted).sum())
         raise ListNotSentError(
-            f"the campaigns data records no offer sent to any of the list's "
+            f"the campaigns data records none of the list's offers sent to its "
             f"{int((~control).sum()):,} treated customers from {as_of:%Y-%m-%d} to "
-            f"{closes:%Y-%m-%d}: a list that was not sent has saved nothing. If it was sent, "
-            "load its contacts into the campaigns table (customer_id, timestamp, offer, treated, "
-            "cost) and evaluate again"
+            f"{closes:%Y-%m-%d}"
+            + (f" ({others:,} of them got other offers)" if others else "")
+            + ": a list that was not sent has saved nothing. If it was sent, load its contacts "
+            "into the campaigns table (customer_id, timestamp, offer as the list names it, "
+            "treated, cost) and evaluate again"
         )
     keys = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy(), "as_of": as_of})
     outcome = build_labels(dataset, keys, labels, end)
@@ -133,10 +139,12 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
     churned = table["churned"].to_numpy(dtype="float64")
     margin = table["margin_next"].fillna(0).to_numpy(dtype="float64")
     figures = _figures(churned, margin, control, table["offer_cost"].to_numpy(dtype="float64"))
+    # Every recorded offer cost of a treated customer is in their CRM margin, whatever the offer.
+    costs = contacts.groupby("customer_id")["cost"].sum()
     figures |= {
         "sent": float(sent.sum()),
-        "control_sent": float(ids[control].isin(offers.index).sum()),
-        "offer_cost_recorded": float(offers.reindex(ids[~control]).sum()),
+        "control_sent": float(ids[control].isin(contacted).sum()),
+        "offer_cost_recorded": float(costs.reindex(ids[~control]).sum()),
     }
     scored = classification_metrics(churned, table["churn_probability"].to_numpy(float))
     figures |= {k: scored[k] for k in ("brier", "ece", "mean_predicted", "base_rate", "roc_auc")}
@@ -144,18 +152,19 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
     return ListEvaluation(as_of, labels.horizon_days, figures, table, reliability)
 
 
-def _offers_sent(dataset: Dataset, start: datetime, end: datetime) -> pd.Series:
-    """Offer cost recorded per customer (text id) sent an offer in ``[start, end)``."""
+def _contacts(dataset: Dataset, start: datetime, end: datetime) -> pd.DataFrame:
+    """Offers sent in ``[start, end)``: customer_id and offer as text, and the recorded cost."""
     if not dataset.has("campaigns"):
-        return pd.Series(dtype="float64")
+        return pd.DataFrame({"customer_id": [], "offer": [], "cost": []}, dtype="object")
     treated = "coalesce(treated, TRUE)" if dataset.has("campaigns", "treated") else "TRUE"
-    cost = "coalesce(sum(cost), 0)" if dataset.has("campaigns", "cost") else "0"
+    cost = "coalesce(cost, 0)" if dataset.has("campaigns", "cost") else "0"
     rows = dataset.con.execute(
-        f"SELECT CAST(customer_id AS VARCHAR) AS customer_id, {cost} AS cost FROM campaigns "
-        f'WHERE {treated} AND "timestamp" >= ? AND "timestamp" < ? GROUP BY 1',
+        "SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(offer AS VARCHAR) AS offer, "
+        f'CAST({cost} AS DOUBLE) AS cost FROM campaigns WHERE {treated} AND "timestamp" >= ? '
+        'AND "timestamp" < ?',
         [start, end],
     ).df()
-    return rows.set_index("customer_id")["cost"].astype("float64")
+    return rows.astype({"customer_id": "object", "offer": "object", "cost": "float64"})
 
 
 def _figures(

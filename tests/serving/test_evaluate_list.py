@@ -103,8 +103,13 @@ def test_a_list_that_was_never_sent_says_so_instead_of_a_margin(small_world) -> 
     unsent = {t: getattr(small_world, t) for t in TABLES} | {
         "campaigns": small_world.campaigns[~day]
     }
-    with pytest.raises(ListNotSentError, match="no offer sent to any of the list's"):
+    with pytest.raises(ListNotSentError, match="none of the list's offers sent to its"):
         evaluate_list(load_dataset(frames=unsent), frame, LABELS)
+    # Its customers got other offers meanwhile (the campaign's): the list still was not sent.
+    renamed = frame.assign(offer="coupon_10")
+    with pytest.raises(ListNotSentError, match=r"\(\d+ of them got other offers\)"):
+        evaluate_list(load_dataset(frames={t: getattr(small_world, t) for t in TABLES}), renamed,
+                      LABELS)  # fmt: skip
     no_campaigns = {t: getattr(small_world, t) for t in TABLES if t != "campaigns"}
     with pytest.raises(ListNotSentError, match="load its contacts into the campaigns table"):
         evaluate_list(load_dataset(frames=no_campaigns), frame, LABELS)
