@@ -4,7 +4,14 @@ This package sits below the stages and imports none of them.
 """
 
 from winback.common.errors import DataContractError, DataSourceError, SettingsError, WinbackError
-from winback.common.output import atomic_path, output_format, write_frame, write_query
+from winback.common.output import (
+    atomic_path,
+    output_format,
+    publish_together,
+    write_frame,
+    write_frame_as,
+    write_query,
+)
 from winback.common.timestamps import to_utc_naive
 
 __all__ = [
@@ -14,7 +21,9 @@ __all__ = [
     "WinbackError",
     "atomic_path",
     "output_format",
+    "publish_together",
     "to_utc_naive",
     "write_frame",
+    "write_frame_as",
     "write_query",
 ]

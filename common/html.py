@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -135,12 +135,26 @@ def png_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def page(title: str, subtitle: str, nav: str, sections: Sequence[str]) -> str:
-    """A whole HTML document: header with title, subtitle and navigation, then the sections."""
+def page(
+    title: str,
+    subtitle: str,
+    nav: str,
+    sections: Sequence[str],
+    *,
+    meta: Mapping[str, str] | None = None,
+) -> str:
+    """A whole HTML document: header with title, subtitle and navigation, then the sections.
+
+    ``meta`` adds ``<meta name=… content=…>`` tags, facts a program reads from the page.
+    """
+    tags = "".join(
+        f'<meta name="{escape(name)}" content="{escape(value)}">'
+        for name, value in (meta or {}).items()
+    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">{tags}'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head>\n"
         f'<body><main><header><h1>{escape(title)}</h1><p class="muted">{escape(subtitle)}</p>'
         f"<nav>{nav}</nav></header>\n" + "\n".join(sections) + "\n</main></body></html>\n"

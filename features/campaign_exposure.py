@@ -38,47 +38,47 @@ def redemption_closed() -> str:
     return f"treated AND age_us >= {window_us(REDEMPTION_DAYS)}"
 
 
-@feature("offers_{w}d", unit="offers", source="campaigns", fill=0)
+@feature("offers_{w}d", unit="offers", source="campaigns", fill=0, risk="never")
 def offers_in_window(w: int) -> str:
     """Retention offers received in [as_of − {w} days, as_of)."""
     return f"count(*) FILTER (WHERE treated AND {in_window(w)})"
 
 
-@feature("offers_lifetime", unit="offers", source="campaigns", fill=0)
+@feature("offers_lifetime", unit="offers", source="campaigns", fill=0, risk="never")
 def offers_lifetime() -> str:
     """Retention offers received before as_of."""
     return "count(*) FILTER (WHERE treated)"
 
 
-@feature("days_since_last_offer", unit="days", source="campaigns")
+@feature("days_since_last_offer", unit="days", source="campaigns", risk="never")
 def days_since_last_offer() -> str:
     """Days from the most recent retention offer the customer received to as_of."""
     return f"min(age_us) FILTER (WHERE treated) / {DAY_US}"
 
 
 @feature("offer_cost_{w}d", unit="currency", source="campaigns", fill=0,
-         requires=("campaigns.cost",))  # fmt: skip
+         requires=("campaigns.cost",), risk="never")  # fmt: skip
 def offer_cost_in_window(w: int) -> str:
     """Cost of the retention offers sent to the customer in [as_of − {w} days, as_of)."""
     return f"coalesce(sum(cost) FILTER (WHERE treated AND {in_window(w)}), 0)"
 
 
 @feature("crm_margin_{w}d", unit="currency", source="campaigns", kind="derived",
-         requires=("transactions.cost", "campaigns.cost"))  # fmt: skip
+         requires=("transactions.cost", "campaigns.cost"), risk="low")  # fmt: skip
 def crm_margin_in_window(w: int) -> str:
     """CRM gross margin in [as_of − {w} days, as_of): amount − product cost − cost of offers sent."""  # noqa: E501
     return f"margin_{w}d - offer_cost_{w}d"
 
 
 @feature("offers_redeemed_lifetime", unit="offers", source="campaigns", fill=0,
-         requires=("transactions.discount",))  # fmt: skip
+         requires=("transactions.discount",), risk="low")  # fmt: skip
 def offers_redeemed_lifetime() -> str:
     """Retention offers redeemed before as_of (an order with a discount within 30 days of the offer), among offers at least 30 days old."""  # noqa: E501
     return f"count(*) FILTER (WHERE redeemed AND {redemption_closed()})"
 
 
 @feature("offer_redemption_share", unit="share", source="campaigns",
-         requires=("transactions.discount",))  # fmt: skip
+         requires=("transactions.discount",), risk="low")  # fmt: skip
 def offer_redemption_share() -> str:
     """Retention offers redeemed as a share of those received before as_of, among offers at least 30 days old; redeemed: an order with a discount within 30 days of the offer."""  # noqa: E501
     closed = f"count(*) FILTER (WHERE {redemption_closed()})"

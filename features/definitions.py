@@ -28,8 +28,17 @@ from typing import Literal
 Source = Literal["transactions", "events", "campaigns", "customers"]
 Kind = Literal["aggregate", "derived"]
 #: Which values of a feature signal churn risk by its definition: ``high`` (days since the last
-#: order) or ``low`` (orders in the last 90 days). Where neither reads plainly, none is declared.
-Risk = Literal["high", "low"]
+#: order: the more, the riskier), ``low`` (orders in the last 90 days: the fewer, the riskier), or
+#: ``never`` where neither side reads plainly as risk (average order value: big and small spenders
+#: both leave; offers received: they go to the risky). Reason codes give a ``never`` feature as
+#: no customer's reason. Every family declares one; one that does not counts as ``never``.
+Risk = Literal["high", "low", "never"]
+#: An event type whose name says friction rather than engagement (support tickets, complaints,
+#: unsubscribes): more of it is riskier, so the per-event-type families take the opposite side.
+FRICTION_EVENTS = re.compile(
+    r"(?:^|_)(?:support|tickets?|complain\w*|complaints?|unsubscri\w*|opt_?out\w*|cancel\w*|"
+    r"downgrad\w*|uninstall\w*|bounce[ds]?|disputes?|chargebacks?|refunds?)(?:_|$)"
+)
 
 DAY_US = 86_400_000_000
 DAY_S = 86_400
@@ -106,7 +115,7 @@ class Family:
                         kind=self.kind,
                         window_days=w,
                         fill=self.fill,
-                        risk=self.risk,
+                        risk=event_risk(self.risk, e) if e is not None else self.risk,
                     )
                 )
         return out
@@ -136,7 +145,8 @@ def feature(
     In the template, ``{w}`` is a window in days, ``{e}`` an event type and ``{n}`` the number of
     weeks of a trend slope; the docstring uses the same fields. ``risk`` declares which values
     signal churn risk (see :data:`Risk`); reason codes use it to leave out a contribution that
-    would read backwards.
+    would read backwards. A per-event-type family declares the side for engagement events;
+    friction events (:data:`FRICTION_EVENTS`) take the other (:func:`event_risk`).
     """
 
     def register(build: Callable[..., str]) -> Callable[..., str]:
@@ -161,6 +171,13 @@ def feature(
         return build
 
     return register
+
+
+def event_risk(risk: Risk | None, event_type: str) -> Risk | None:
+    """The side of a per-event-type feature: as declared for engagement, flipped for friction."""
+    if risk in ("high", "low") and FRICTION_EVENTS.search(sql_identifier(event_type)):
+        return "low" if risk == "high" else "high"
+    return risk
 
 
 def window_us(days: int) -> int:
@@ -237,6 +254,7 @@ __all__ = [
     "DAY_S",
     "DAY_US",
     "FAMILIES",
+    "FRICTION_EVENTS",
     "MONEY_DECIMALS",
     "MONEY_TYPE",
     "WEEK_US",
@@ -244,6 +262,7 @@ __all__ = [
     "Family",
     "Feature",
     "Risk",
+    "event_risk",
     "family_of",
     "feature",
     "in_previous_window",

@@ -56,7 +56,7 @@ def days_since_last_event() -> str:
     return f"min(last_age_us) / {DAY_US}"
 
 
-@feature("days_since_first_event", unit="days", source="events")
+@feature("days_since_first_event", unit="days", source="events", risk="low")
 def days_since_first_event() -> str:
     """Days from the customer's first engagement event to as_of."""
     return f"max(first_age_us) / {DAY_US}"
@@ -69,25 +69,25 @@ def events_weekly_slope(n: int) -> str:
     return f"sum(slope) / {slope_divisor(n)}"
 
 
-@feature("{e}_{w}d", unit="events", source="events", fill=0)
+@feature("{e}_{w}d", unit="events", source="events", fill=0, risk="low")
 def event_type_in_window(e: str, w: int) -> str:
     """'{e}' events in [as_of − {w} days, as_of)."""
     return f"coalesce({_of(e, f'n_{w}d')}, 0)"
 
 
-@feature("{e}_trend_{w}d", unit="ratio", source="events")
+@feature("{e}_trend_{w}d", unit="ratio", source="events", risk="low")
 def event_type_trend(e: str, w: int) -> str:
     """Change in '{e}' events from the {w} days before the last {w} days to the last {w} days, from −1 (stopped) to +1 (new)."""  # noqa: E501
     return relative_change(_of(e, f"n_{w}d"), _of(e, f"p_{w}d"))
 
 
-@feature("days_since_{e}", unit="days", source="events")
+@feature("days_since_{e}", unit="days", source="events", risk="high")
 def days_since_event_type(e: str) -> str:
     """Days from the customer's most recent '{e}' event to as_of."""
     return f"{_of(e, 'last_age_us')} / {DAY_US}"
 
 
-@feature("{e}_weekly_slope_{n}w", unit="events/week²", source="events", fill=0)
+@feature("{e}_weekly_slope_{n}w", unit="events/week²", source="events", fill=0, risk="low")
 def event_type_weekly_slope(e: str, n: int) -> str:
     """Least-squares slope of weekly '{e}' events over the last {n} weeks before as_of."""
     return f"coalesce({_of(e, 'slope')}, 0) / {slope_divisor(n)}"

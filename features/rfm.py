@@ -31,7 +31,7 @@ def days_since_last_order() -> str:
     return f"min(age_us) FILTER (WHERE is_order) / {DAY_US}"
 
 
-@feature("days_since_first_order", unit="days", source="transactions")
+@feature("days_since_first_order", unit="days", source="transactions", risk="low")
 def days_since_first_order() -> str:
     """Days from the customer's first order to as_of."""
     return f"max(age_us) FILTER (WHERE is_order) / {DAY_US}"
@@ -61,19 +61,19 @@ def spend_in_window(w: int) -> str:
     return f"coalesce(sum(amount) FILTER (WHERE {in_window(w)}), 0)"
 
 
-@feature("refunds_{w}d", unit="currency", source="transactions", fill=0)
+@feature("refunds_{w}d", unit="currency", source="transactions", fill=0, risk="high")
 def refunds_in_window(w: int) -> str:
     """Amount refunded in [as_of − {w} days, as_of), as a positive number."""
     return f"coalesce(-sum(amount) FILTER (WHERE NOT is_order AND {in_window(w)}), 0)"
 
 
-@feature("avg_order_value_{w}d", unit="currency", source="transactions")
+@feature("avg_order_value_{w}d", unit="currency", source="transactions", risk="never")
 def avg_order_value_in_window(w: int) -> str:
     """Average order amount in [as_of − {w} days, as_of); empty without orders."""
     return f"avg(amount) FILTER (WHERE is_order AND {in_window(w)})"
 
 
-@feature("avg_order_value_lifetime", unit="currency", source="transactions")
+@feature("avg_order_value_lifetime", unit="currency", source="transactions", risk="never")
 def avg_order_value_lifetime() -> str:
     """Average order amount over all orders before as_of."""
     return "avg(amount) FILTER (WHERE is_order)"
@@ -109,13 +109,13 @@ def spend_weekly_slope(n: int) -> str:
     return weekly_slope("amount", "TRUE", n)
 
 
-@feature("gap_mean_days", unit="days", source="transactions")
+@feature("gap_mean_days", unit="days", source="transactions", risk="high")
 def gap_mean_days() -> str:
     """Mean days between consecutive orders before as_of (needs two orders)."""
     return f"sum(gap_seconds) / (count(gap_seconds) * {DAY_S})"
 
 
-@feature("gap_std_days", unit="days", source="transactions")
+@feature("gap_std_days", unit="days", source="transactions", risk="never")
 def gap_std_days() -> str:
     """Standard deviation of the days between consecutive orders (needs three orders)."""
     # From exact integer sums: n·Σg² − (Σg)² is n(n − 1) times the sample variance. Σg² needs
@@ -125,7 +125,7 @@ def gap_std_days() -> str:
     return f"sqrt(CAST({spread} AS DOUBLE) / nullif({n} * ({n} - 1), 0)) / {DAY_S}"
 
 
-@feature("gap_max_days", unit="days", source="transactions")
+@feature("gap_max_days", unit="days", source="transactions", risk="high")
 def gap_max_days() -> str:
     """Longest gap in days between consecutive orders before as_of."""
     return f"max(gap_seconds) / {DAY_S}"
@@ -163,14 +163,14 @@ def margin_in_window(w: int) -> str:
 
 
 @feature("categories_lifetime", unit="categories", source="transactions", fill=0,
-         requires=("transactions.category",))  # fmt: skip
+         requires=("transactions.category",), risk="low")  # fmt: skip
 def categories_lifetime() -> str:
     """Distinct product categories ordered before as_of."""
     return "count(DISTINCT category) FILTER (WHERE is_order)"
 
 
 @feature("discount_share_365d", unit="share", source="transactions",
-         requires=("transactions.discount",))  # fmt: skip
+         requires=("transactions.discount",), risk="never")  # fmt: skip
 def discount_share_365d() -> str:
     """Discounts as a share of the list price of orders in [as_of − 365 days, as_of)."""
     discount = f"sum(discount) FILTER (WHERE is_order AND {in_window(365)})"

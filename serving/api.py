@@ -329,6 +329,7 @@ class _State:
                     reference=cut.reference,
                     dictionary=self.dictionary,
                 ),
+                dictionary=self.dictionary,
             )
 
 

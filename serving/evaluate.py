@@ -2,9 +2,21 @@
 
 The list's random ``control`` customers got no offer, so treated against control within the same
 list is a fair experiment: realised churn in each group over ``[as_of, as_of + horizon)``, the
-lift (control churn − treated churn) with a 95% confidence interval (normal approximation of a
-difference of two proportions), the CRM margin per customer in each group, the margin the offers
-saved against what they cost, and how well the churn probabilities used were calibrated.
+lift (control churn − treated churn), the CRM margin per customer in each group, the margin the
+offers saved, and how well the churn probabilities used were calibrated. Groups are compared as
+listed (intention to treat), whatever share of the offers was actually sent.
+
+Every realised figure carries a 95% confidence interval, by the normal approximation: the lift's
+from the two proportions' variances, the margin's from the two groups' sample variances
+(Welch's standard error of a difference of means, scaled by the treated count for the margin
+saved). CRM margin already pays the offer costs the campaigns table records, so the margin saved
+is net of them; the list's own expected offer cost is shown beside it, not subtracted again.
+
+There is nothing to measure before the horizon has passed (:class:`HorizonNotPassedError`) or
+when the campaigns table records none of the list's offers sent to its customers (same customer,
+same offer, within the horizon: :class:`ListNotSentError`): a list that was never sent saves
+nothing, and comparing its "treated" with its control would measure only chance. Other offers
+the customers received do not make the list sent.
 """
 
 from __future__ import annotations
@@ -28,6 +40,10 @@ class HorizonNotPassedError(WinbackError):
     """The list's outcome window has not closed in the data yet."""
 
 
+class ListNotSentError(WinbackError):
+    """The data records no offer sent to the list's customers: there is nothing to measure."""
+
+
 @dataclass
 class ListEvaluation:
     """Outcomes of a list: the figures and the per-customer table they come from."""
@@ -39,25 +55,43 @@ class ListEvaluation:
     reliability: pd.DataFrame
 
     def lines(self) -> list[str]:
-        """A short printed summary."""
+        """A short printed summary; every realised figure with its 95% interval."""
         f = self.figures
-        low, high = f["lift_ci_low"], f["lift_ci_high"]
+        treated, control = int(f["treated"]), int(f["control"])
         return [
             f"list as of {self.as_of:%Y-%m-%d}, outcomes over {self.horizon_days} days: "
-            f"{int(f['treated']):,} treated, {int(f['control']):,} control",
+            f"{treated:,} treated, {control:,} control",
+            f"offers recorded as sent: {int(f['sent']):,} of {treated:,} treated customers "
+            f"({f['sent'] / treated:.0%}); {int(f['control_sent']):,} control customers were "
+            "sent one anyway (groups compared as listed)",
             f"churn: treated {f['churn_treated']:.1%}, control {f['churn_control']:.1%}; "
-            f"lift {f['lift']:+.1%} (95% CI {low:+.1%} … {high:+.1%})",
+            f"lift {f['lift']:+.1%} "
+            f"{_interval(f['lift_ci_low'], f['lift_ci_high'], '{:+.1%}')}",
             f"margin per customer: treated {f['margin_treated']:,.2f}, control "
-            f"{f['margin_control']:,.2f}; margin saved {f['margin_saved']:,.2f} against offer "
-            f"cost {f['offer_cost']:,.2f} (net {f['net_benefit']:,.2f})",
+            f"{f['margin_control']:,.2f}; difference {f['margin_difference']:+,.2f} "
+            f"{_interval(f['margin_difference_ci_low'], f['margin_difference_ci_high'])}",
+            f"margin saved {f['margin_saved']:,.2f} "
+            f"{_interval(f['margin_saved_ci_low'], f['margin_saved_ci_high'])}, net of the "
+            f"{f['offer_cost_recorded']:,.2f} of offer costs the campaigns data records; the list "
+            f"expected offer costs of {f['offer_cost']:,.2f}",
             f"scores used: Brier {f['brier']:.3f}, ECE {f['ece']:.3f}, mean predicted "
             f"{f['mean_predicted']:.1%} vs realised {f['base_rate']:.1%}",
         ]
 
 
+def _interval(low: float, high: float, form: str = "{:+,.2f}") -> str:
+    if math.isnan(low) or math.isnan(high):
+        return "(no interval: a group of one customer)"
+    return f"(95% CI {form.format(low)} … {form.format(high)})"
+
+
 def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) -> ListEvaluation:
-    """Outcomes of the list in ``frame`` (the win-back list file, with its ``as_of`` column)."""
-    missing = {"customer_id", "control", "churn_probability", "offer_cost", "as_of"} - set(
+    """Outcomes of the list in ``frame`` (the win-back list file, with its ``as_of`` column).
+
+    Refused before the horizon has passed in the data, and when the campaigns table records no
+    offer sent to the list's treated customers over the horizon.
+    """
+    missing = {"customer_id", "offer", "control", "churn_probability", "offer_cost", "as_of"} - set(
         frame.columns
     )
     if missing:
@@ -73,6 +107,23 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
             f"the list's outcomes run to {closes:%Y-%m-%d} ({labels.horizon_days} days after "
             f"{as_of:%Y-%m-%d}), but the data ends on {end:%Y-%m-%d}: evaluate it after that"
         )
+    control = frame["control"].astype(bool).to_numpy()
+    contacts = _contacts(dataset, as_of, closes)
+    ids = frame["customer_id"].astype(str)
+    listed = pd.MultiIndex.from_arrays([ids, frame["offer"].astype(str)])
+    sent = listed[~control].isin(pd.MultiIndex.from_frame(contacts[["customer_id", "offer"]]))
+    contacted = set(contacts["customer_id"])
+    if not sent.any():
+        others = int(ids[~control].isin(contacted).sum())
+        raise ListNotSentError(
+            f"the campaigns data records none of the list's offers sent to its "
+            f"{int((~control).sum()):,} treated customers from {as_of:%Y-%m-%d} to "
+            f"{closes:%Y-%m-%d}"
+            + (f" ({others:,} of them got other offers)" if others else "")
+            + ": a list that was not sent has saved nothing. If it was sent, load its contacts "
+            "into the campaigns table (customer_id, timestamp, offer as the list names it, "
+            "treated, cost) and evaluate again"
+        )
     keys = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy(), "as_of": as_of})
     outcome = build_labels(dataset, keys, labels, end)
     table = frame.merge(
@@ -85,14 +136,35 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
             f"{unknown} customers of the list have no order before {as_of:%Y-%m-%d} in this "
             "data: is it the data the list was made from?"
         )
-    control = table["control"].astype(bool).to_numpy()
     churned = table["churned"].to_numpy(dtype="float64")
     margin = table["margin_next"].fillna(0).to_numpy(dtype="float64")
     figures = _figures(churned, margin, control, table["offer_cost"].to_numpy(dtype="float64"))
+    # Every recorded offer cost of a treated customer is in their CRM margin, whatever the offer.
+    costs = contacts.groupby("customer_id")["cost"].sum()
+    figures |= {
+        "sent": float(sent.sum()),
+        "control_sent": float(ids[control].isin(contacted).sum()),
+        "offer_cost_recorded": float(costs.reindex(ids[~control]).sum()),
+    }
     scored = classification_metrics(churned, table["churn_probability"].to_numpy(float))
     figures |= {k: scored[k] for k in ("brier", "ece", "mean_predicted", "base_rate", "roc_auc")}
     reliability = reliability_table(churned, table["churn_probability"].to_numpy(float))
     return ListEvaluation(as_of, labels.horizon_days, figures, table, reliability)
+
+
+def _contacts(dataset: Dataset, start: datetime, end: datetime) -> pd.DataFrame:
+    """Offers sent in ``[start, end)``: customer_id and offer as text, and the recorded cost."""
+    if not dataset.has("campaigns"):
+        return pd.DataFrame({"customer_id": [], "offer": [], "cost": []}, dtype="object")
+    treated = "coalesce(treated, TRUE)" if dataset.has("campaigns", "treated") else "TRUE"
+    cost = "coalesce(cost, 0)" if dataset.has("campaigns", "cost") else "0"
+    rows = dataset.con.execute(
+        "SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(offer AS VARCHAR) AS offer, "
+        f'CAST({cost} AS DOUBLE) AS cost FROM campaigns WHERE {treated} AND "timestamp" >= ? '
+        'AND "timestamp" < ?',
+        [start, end],
+    ).df()
+    return rows.astype({"customer_id": "object", "offer": "object", "cost": "float64"})
 
 
 def _figures(
@@ -108,8 +180,13 @@ def _figures(
     lift = p_c - p_t
     se = math.sqrt(p_t * (1 - p_t) / n_t + p_c * (1 - p_c) / n_c)
     m_t, m_c = margin[treated].mean(), margin[control].mean()
-    saved = (m_t - m_c) * n_t
-    spent = float(cost[treated].sum())
+    difference = m_t - m_c
+    # Welch: each group's own sample variance; undefined for a group of one.
+    spread = (
+        math.sqrt(margin[treated].var(ddof=1) / n_t + margin[control].var(ddof=1) / n_c)
+        if min(n_t, n_c) > 1
+        else math.nan
+    )
     return {
         "treated": n_t,
         "control": n_c,
@@ -120,10 +197,14 @@ def _figures(
         "lift_ci_high": float(lift + Z_95 * se),
         "margin_treated": float(m_t),
         "margin_control": float(m_c),
-        "margin_saved": float(saved),
-        "offer_cost": spent,
-        "net_benefit": float(saved - spent),
+        "margin_difference": float(difference),
+        "margin_difference_ci_low": float(difference - Z_95 * spread),
+        "margin_difference_ci_high": float(difference + Z_95 * spread),
+        "margin_saved": float(difference * n_t),
+        "margin_saved_ci_low": float((difference - Z_95 * spread) * n_t),
+        "margin_saved_ci_high": float((difference + Z_95 * spread) * n_t),
+        "offer_cost": float(cost[treated].sum()),
     }
 
 
-__all__ = ["HorizonNotPassedError", "ListEvaluation", "evaluate_list"]
+__all__ = ["HorizonNotPassedError", "ListEvaluation", "ListNotSentError", "evaluate_list"]

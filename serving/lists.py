@@ -1,7 +1,14 @@
-"""The win-back list: the policy applied to one scoring, with its summary and budget curve."""
+"""The win-back list: the policy applied to one scoring, with its summary and budget curve.
+
+Its summary speaks to marketing: reasons by plain names ("time since last order"), and every
+money figure that rests on an estimate says what it rests on ("expected margin saved 4,256.84
+(assumed offer effects)"). The list and its summary page are published together
+(:func:`publish_list`), and the page names the list file it describes and its SHA-256.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from collections import Counter
@@ -13,10 +20,18 @@ from typing import Any
 
 import pandas as pd
 
+from winback.common import (
+    DataSourceError,
+    atomic_path,
+    output_format,
+    publish_together,
+    write_frame_as,
+)
 from winback.common.figures import new_figure, save_figure
 from winback.common.html import escape, key_figures, number, page, png_uri, section, table
 from winback.features import Dataset, FeatureSettings
 from winback.serving.model import ServedModel
+from winback.serving.output import is_database_url, write_output
 from winback.serving.policy import (
     LIST_COLUMNS,
     EffectModel,
@@ -26,7 +41,7 @@ from winback.serving.policy import (
     recently_contacted,
     select,
 )
-from winback.serving.reasons import reason_reference
+from winback.serving.reasons import plain_names, reason_reference
 from winback.serving.scoring import explain
 from winback.serving.settings import PolicySettings
 from winback.training.uplift import fit_uplift
@@ -49,6 +64,9 @@ class WinbackList:
     figures: dict[str, Any] = field(default_factory=dict)
     #: How the learned offer effects were learned and held out; empty when all are assumed.
     effect_note: str = ""
+    #: Plain names of the features the reasons name ("time since last order"); a feature not
+    #: here reads as its name with spaces.
+    reason_names: dict[str, str] = field(default_factory=dict)
 
 
 def build_list(
@@ -62,11 +80,13 @@ def build_list(
     lapsed_after_days: int,
     uplift: EffectModel | None = None,
     explain: Callable[[pd.DataFrame], list[str]] | None = None,
+    dictionary: pd.DataFrame | None = None,
 ) -> WinbackList:
     """Price every eligible offer, keep each customer's best, select under the budget.
 
     The listed customers' reasons come from ``scores`` or, with ``explain`` (feature rows →
     reasons JSON), are computed for them alone: a scoring without reasons is then enough.
+    ``dictionary`` (``bundle.dictionary(settings)``) gives the summary the reasons' plain names.
     """
     suppressed = recently_contacted(dataset, as_of, settings.suppression_days)
     candidates = candidate_offers(
@@ -110,6 +130,7 @@ def build_list(
         effect_sources=sources,
         settings=settings,
         effect_note=uplift.describe() if uplift is not None else "",
+        reason_names=plain_names(dictionary) if dictionary is not None else {},
     )
     result.figures = list_figures(result)
     result.frame = chosen[list(LIST_COLUMNS)]
@@ -145,6 +166,7 @@ def make_list(
         activity_events=settings.uplift_activity_events,
         on_skip=on_skip,
     )
+    dictionary = model.bundle.dictionary(FeatureSettings())
     return build_list(
         dataset,
         scores,
@@ -154,15 +176,15 @@ def make_list(
         budget=budget,
         lapsed_after_days=lapsed_after_days,
         uplift=uplift,
-        explain=_explainer(model, features, reasons),
+        explain=_explainer(model, features, reasons, dictionary),
+        dictionary=dictionary,
     )
 
 
 def _explainer(
-    model: ServedModel, features: pd.DataFrame, k: int
+    model: ServedModel, features: pd.DataFrame, k: int, dictionary: pd.DataFrame
 ) -> Callable[[pd.DataFrame], list[str]]:
     reference = reason_reference(model.bundle.model_inputs(features)) if k else None
-    dictionary = model.bundle.dictionary(FeatureSettings())
 
     def run(rows: pd.DataFrame) -> list[str]:
         return explain(model, rows, k=k, reference=reference, dictionary=dictionary)
@@ -196,21 +218,49 @@ def list_figures(wl: WinbackList) -> dict[str, Any]:
     }
 
 
+def effect_footing(wl: WinbackList) -> str:
+    """What the list's expected money rests on, said beside each such figure.
+
+    The offers' effects on churn are assumed (the catalog's) or learned from campaign history;
+    learned effects come without an interval yet, and the words say so.
+    """
+    sent = wl.frame.loc[~wl.frame["control"].astype(bool), "offer"]
+    offers = sorted(set(sent)) or sorted(wl.effect_sources)
+    learned = [o for o in offers if wl.effect_sources.get(o) == "uplift"]
+    assumed = [o for o in offers if o not in learned]
+    if not learned:
+        return "assumed offer effects"
+    if not assumed:
+        return "learned offer effects, no interval"
+    return (
+        f"assumed effects for {', '.join(assumed)}; learned for {', '.join(learned)}, no interval"
+    )
+
+
+def reason_name(wl: WinbackList, feature: str) -> str:
+    """The plain name of a reason's feature ("time since last order")."""
+    return wl.reason_names.get(feature) or feature.replace("_", " ")
+
+
 def summary_lines(wl: WinbackList) -> list[str]:
-    """The short printed summary of a list."""
+    """The short printed summary of a list; expected money says what it rests on."""
     f = wl.figures
+    footing = effect_footing(wl)
     budget = "no budget limit" if wl.budget is None else f"budget {wl.budget:,.2f}"
     lines = [
         f"win-back list as of {wl.as_of:%Y-%m-%d}: {f['customers']:,} customers "
         f"({f['treated']:,} offers, {f['control']:,} control, seed {wl.settings.seed})",
-        f"{budget}; used {f['budget_used']:,.2f} on offers; expected margin saved "
-        f"{f['expected_margin_saved']:,.2f}; expected net benefit {f['expected_net_benefit']:,.2f}",
+        f"{budget}; used {f['budget_used']:,.2f} on offers (contact costs and expected "
+        f"discounts; {footing})",
+        f"expected margin saved {f['expected_margin_saved']:,.2f} ({footing}); expected net "
+        f"benefit {f['expected_net_benefit']:,.2f} ({footing})",
     ]
     lines += [f"  {key}: {n:,}" for key, n in f["by_action_offer"].items()]
     if f["top_reasons"]:
         lines.append("most common reasons:")
         lines += [
-            f"  {n:,} × {feature}: e.g. {example}" for feature, n, example in f["top_reasons"]
+            f"  {n:,} × {reason_name(wl, feature)}: e.g. {example}"
+            for feature, n, example in f["top_reasons"]
         ]
     lines.append(
         "offer effects: "
@@ -257,17 +307,34 @@ def _money(value: float) -> str:
     return escape(f"{value:,.0f}")
 
 
-def write_list_summary(wl: WinbackList, path: Path) -> Path:
-    """One self-contained HTML page: the figures, the budget curve, offers and reasons."""
+@dataclass(frozen=True)
+class ListFile:
+    """The list a summary page describes: its file name (or table) and the SHA-256 of its bytes."""
+
+    name: str
+    sha256: str | None = None
+
+
+def list_summary_html(wl: WinbackList, describes: ListFile | None = None) -> str:
+    """One self-contained HTML page: the figures, the budget curve, offers and reasons.
+
+    ``describes`` names the list the page belongs to, in its header and in ``<meta>`` tags
+    (``winback-list``, ``winback-list-sha256``) a program can check against the file.
+    """
     f = wl.figures
+    footing = escape(effect_footing(wl))
     budget = "no limit" if wl.budget is None else _money(wl.budget)
     headline = key_figures(
         [
             (number(f["customers"]), "customers on the list"),
             (number(f["treated"]), f"get an offer; {number(f['control'])} held out as control"),
-            (_money(f["budget_used"]), f"spent on offers, of a budget of {budget}"),
-            (_money(f["expected_margin_saved"]), "expected margin saved"),
-            (_money(f["expected_net_benefit"]), "expected net benefit (saved − cost)"),
+            (
+                _money(f["budget_used"]),
+                f"spent on offers (contact costs and expected discounts; {footing}), of a "
+                f"budget of {budget}",
+            ),
+            (_money(f["expected_margin_saved"]), f"expected margin saved ({footing})"),
+            (_money(f["expected_net_benefit"]), f"expected net benefit, saved − cost ({footing})"),
         ]
     )
     overview = table(
@@ -277,27 +344,29 @@ def write_list_summary(wl: WinbackList, path: Path) -> Path:
             ("offers sent", number(f["treated"])),
             (f"control (held out, seed {wl.settings.seed})", number(f["control"])),
             ("budget", "no limit" if wl.budget is None else number(wl.budget)),
-            ("budget used", number(f["budget_used"])),
-            ("expected margin saved", number(f["expected_margin_saved"])),
-            ("expected net benefit", number(f["expected_net_benefit"])),
+            (f"budget used (contact costs and expected discounts; {footing})",
+             number(f["budget_used"])),
+            (f"expected margin saved ({footing})", number(f["expected_margin_saved"])),
+            (f"expected net benefit ({footing})", number(f["expected_net_benefit"])),
         ],
         numeric=[False, True],
-    )
+    )  # fmt: skip
     offers = table(
         ["action / offer / group", "customers"],
         [(escape(k), number(n)) for k, n in f["by_action_offer"].items()],
         numeric=[False, True],
     )
     reasons = table(
-        ["feature", "customers", "example"],
-        [(f"<code>{escape(k)}</code>", number(n), escape(e)) for k, n, e in f["top_reasons"]],
+        ["reason", "customers", "example"],
+        [(escape(reason_name(wl, k)), number(n), escape(e)) for k, n, e in f["top_reasons"]],
         numeric=[False, True, False],
     )
     with tempfile.TemporaryDirectory() as tmp:
         image = png_uri(budget_plot(wl, Path(tmp) / "budget.png"))
     top = wl.frame.head(20)
     preview = table(
-        ["rank", "customer", "action", "offer", "expected net benefit", "P(churn)", "CLV", "why"],
+        ["rank", "customer", "action", "offer", f"expected net benefit ({footing})", "P(churn)",
+         "CLV (forecast, no interval)", "why"],
         [
             (
                 number(int(r.rank)),
@@ -312,7 +381,7 @@ def write_list_summary(wl: WinbackList, path: Path) -> Path:
             for r in top.itertuples(index=False)
         ],
         numeric=[True, False, False, False, True, True, True, False],
-    )
+    )  # fmt: skip
     left_out = [(escape(k), number(v)) for k, v in wl.excluded.items()]
     sections = [
         section("summary", "Summary", headline + f'<div class="row">{overview}{offers}</div>'),
@@ -321,7 +390,8 @@ def write_list_summary(wl: WinbackList, path: Path) -> Path:
             "Budget curve",
             f'<figure id="plot-budget"><img src="{image}" alt="Budget curve">'
             "<figcaption>Each point adds the next customer down the ranking; where the curve "
-            "flattens, more budget buys little.</figcaption></figure>",
+            f"flattens, more budget buys little. Expected net benefit on {footing}."
+            "</figcaption></figure>",
         ),
         section("reasons", "Most common reasons", reasons),
         section(
@@ -342,17 +412,78 @@ def write_list_summary(wl: WinbackList, path: Path) -> Path:
     ]
     nav = "".join(f'<a href="#{s}">{s.capitalize()}</a>' for s in
                   ("summary", "budget", "reasons", "top", "excluded"))  # fmt: skip
-    document = page(
-        "winback list summary",
-        f"As of {wl.as_of:%Y-%m-%d}; effects: "
-        + (", ".join(f"{o} {s}" for o, s in sorted(wl.effect_sources.items())) or "none"),
-        nav,
-        sections,
+    subtitle = f"As of {wl.as_of:%Y-%m-%d}; offer effects: " + (
+        ", ".join(f"{o} {s}" for o, s in sorted(wl.effect_sources.items())) or "none"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(document, encoding="utf-8")
+    meta: dict[str, str] = {}
+    if describes is not None:
+        meta["winback-list"] = describes.name
+        subtitle += f". Describes the list {describes.name}"
+        if describes.sha256 is not None:
+            meta["winback-list-sha256"] = describes.sha256
+            subtitle += f" (SHA-256 {describes.sha256[:12]}…)"
+    return page("winback list summary", subtitle, nav, sections, meta=meta)
+
+
+def write_list_summary(wl: WinbackList, path: Path, describes: ListFile | None = None) -> Path:
+    """Write :func:`list_summary_html` to ``path`` atomically; return the path.
+
+    On its own it describes no list file (``describes`` aside): :func:`publish_list` writes a
+    list and its page together.
+    """
+    with atomic_path(path) as tmp:
+        _write_page(tmp, list_summary_html(wl, describes), path)
     return path
 
 
-__all__ = ["WinbackList", "budget_plot", "build_list", "list_figures", "make_list",
-           "summary_lines", "write_list_summary"]  # fmt: skip
+def publish_list(
+    wl: WinbackList,
+    target: str,
+    summary: Path,
+    *,
+    table: str | None = None,
+    on_step: Callable[[str], object] | None = None,
+) -> str:
+    """Write the list to ``target`` and its summary page to ``summary``, together; say where.
+
+    ``target`` is a ``.csv``/``.parquet`` file or a database URL (``table`` names the table, see
+    :func:`serving.output.write_output`). A file and the page are published at once
+    (:func:`common.output.publish_together`): a run that fails or is killed leaves the old
+    pair or the new one, and the page names the list file and its SHA-256. A table is replaced
+    in its own transaction before the page, which names it. ``on_step`` is the fault tests' hook.
+    """
+    if is_database_url(target):
+        where = write_output(wl.frame, target, table)
+        write_list_summary(wl, summary, ListFile(where))
+        return where
+    path = Path(target)
+    fmt = output_format(path)
+    with publish_together([path, summary], on_step=on_step) as (list_tmp, page_tmp):
+        write_frame_as(wl.frame, list_tmp, fmt, shown=path)
+        with list_tmp.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        _write_page(page_tmp, list_summary_html(wl, ListFile(path.name, digest)), summary)
+    return str(path)
+
+
+def _write_page(tmp: Path, document: str, shown: Path) -> None:
+    try:
+        tmp.write_text(document, encoding="utf-8")
+    except OSError as exc:
+        raise DataSourceError(f"cannot write {shown}: {exc.strerror or exc}") from exc
+
+
+__all__ = [
+    "ListFile",
+    "WinbackList",
+    "budget_plot",
+    "build_list",
+    "effect_footing",
+    "list_figures",
+    "list_summary_html",
+    "make_list",
+    "publish_list",
+    "reason_name",
+    "summary_lines",
+    "write_list_summary",
+]

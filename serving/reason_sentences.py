@@ -5,6 +5,12 @@ the family's name pattern (``days_since_*``, ``*_trend_*``, ``gap_*``), and its 
 from the meaning, which the family's docstring generates ("Change in net spend from …" gives
 "net spend"). :func:`renderer` builds, once per feature, the function turning a value and its
 :class:`Context` into the sentence; :mod:`serving.reasons` applies it to each customer's reasons.
+:func:`plain_name` names what a feature measures in the same words ("time since last order"),
+for a list's summary.
+
+The words are a marketer's: no column names, and no model names a marketer has no reason to
+know. The BG/NBD model of the data scientist's report is "a purchase-pattern model" here
+(:data:`PLAIN_TERMS`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,12 @@ _MONTHS = (
 )  # fmt: skip
 # A trend of exactly ±1 means one of the two windows was empty; allow for float rounding.
 _EDGE = 1e-9
+#: Technical terms of the dictionary's meanings and the plain words a marketer reads instead.
+PLAIN_TERMS = (
+    (re.compile(r"\bthe BG/NBD model\b"), "a purchase-pattern model"),
+    (re.compile(r"\bBG/NBD with Gamma-Gamma\b"), "a purchase-pattern model"),
+    (re.compile(r"\bBG/NBD\b"), "purchase-pattern"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +156,13 @@ def _lower(text: str) -> str:
 
 def _upper(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def plain_terms(text: str) -> str:
+    """``text`` with the technical terms of :data:`PLAIN_TERMS` in plain words."""
+    for term, plain in PLAIN_TERMS:
+        text = term.sub(plain, text)
+    return text
 
 
 def _subject(meaning: str, *, words: bool = True) -> str:
@@ -266,8 +285,8 @@ def _month(entry: Entry) -> Render:
 
 
 def _model_output(entry: Entry) -> Render:
-    """Inputs made by another model (BG/NBD): its own meaning, then the value in its unit."""
-    meaning = entry.meaning.rstrip(".")
+    """Inputs made by another model (BG/NBD): its meaning in plain words, then the value."""
+    meaning = plain_terms(entry.meaning.rstrip("."))
     show = {"probability": _percent, "currency": _money}.get(entry.unit, _number)
 
     def render(value: float | str | None, context: Context) -> str:
@@ -499,6 +518,98 @@ def _counts_its_unit(entry: Entry) -> bool:
     return entry.unit in _subject(entry.meaning, words=False).split(" ")
 
 
+# --- names: what a feature measures, for a list's most common reasons --------------------------
+
+_MODEL_BY = re.compile(r",? (?:from|by) a purchase-pattern model")
+_HORIZON = re.compile(r" in (?:the horizon|the next \d+ days)")
+_GAP_NAMES = {
+    "mean": "usual gap between orders",
+    "std": "variation in the gaps between orders",
+    "max": "longest gap between orders",
+    "last": "gap between the last two orders",
+}
+
+
+@lru_cache(maxsize=4096)
+def plain_name(entry: Entry) -> str:
+    """What ``entry`` measures, in the sentences' words, lower case and without column names.
+
+    "time since last order", "sessions in the last 90 days", "expected orders (purchase-pattern
+    model)": the name of a reason in a list's summary.
+    """
+    name = next((n for applies, n in _NAMES if applies(entry)), _subject_name)
+    return name(entry)
+
+
+def _category_name(entry: Entry) -> str:
+    quoted = _QUOTED.search(entry.meaning)
+    return _humanise(quoted[1] if quoted else entry.name.removeprefix("attr_"))
+
+
+def _model_name(entry: Entry) -> str:
+    """A model's output: "Orders expected … by the BG/NBD model" is "expected orders (…)"."""
+    text = _HORIZON.sub("", _MODEL_BY.sub("", plain_terms(entry.meaning.rstrip("."))))
+    if found := re.fullmatch(r"(\w+) expected", text):
+        text = f"expected {found[1].lower()}"
+    elif found := re.fullmatch(r"Probability the customer is (.+)", text):
+        text = f"chance they are {found[1]}"
+    return f"{_lower(text)} (purchase-pattern model)"
+
+
+def _gap_name(entry: Entry) -> str:
+    stat = entry.family.removeprefix("gap_").removesuffix("_days")
+    return _GAP_NAMES.get(stat) or _subject(entry.meaning)
+
+
+def _slope_name(entry: Entry) -> str:
+    found, weeks = _SLOPE.search(entry.meaning), _WEEKS.search(entry.meaning)
+    subject = _events(found["subject"]) if found else _subject(entry.meaning)
+    return f"weekly trend in {subject}" + (f" over the last {weeks[1]} weeks" if weeks else "")
+
+
+def _trend_name(entry: Entry) -> str:
+    found = _TREND.match(entry.meaning)
+    assert found is not None  # chosen by plain_name for this match
+    window = _window(entry)
+    span = f", last {window} days vs the {window} before" if window else ""
+    return f"change in {_lower(_events(found['subject']))}{span}"
+
+
+def _quotient_name(entry: Entry) -> str:
+    found = _DIVIDED.match(entry.meaning)
+    assert found is not None  # chosen by plain_name for this match
+    top, bottom = (found[k].replace("the customer's", "their") for k in ("top", "bottom"))
+    return f"{_lower(top)} relative to {bottom}"
+
+
+def _days_name(entry: Entry) -> str:
+    found = _DAYS_FROM.match(entry.meaning)
+    if found is None:
+        return _subject(entry.meaning)
+    noun = found["noun"]
+    noun = _events(noun).removesuffix(" event") if "'" in noun else noun
+    which = {"most recent": "last ", "first": "first "}.get((found["which"] or "").strip(), "")
+    return f"time since {which}{noun.removesuffix(' date')}"
+
+
+def _subject_name(entry: Entry) -> str:
+    return _subject(entry.meaning) + _span(entry)
+
+
+#: The names in order of precedence, as :data:`_RULES` for sentences; else the meaning's subject.
+_NAMES: tuple[tuple[Callable[[Entry], bool], Callable[[Entry], str]], ...] = (
+    (lambda e: e.unit == "category", _category_name),
+    (lambda e: e.family == "btyd", _model_name),
+    (lambda e: e.unit == "month", lambda e: "time of year"),
+    (lambda e: e.family.startswith("tenure"), lambda e: "time as a customer"),
+    (lambda e: e.family.startswith("gap_"), _gap_name),
+    (lambda e: e.unit.endswith("/week²"), _slope_name),
+    (_is_trend, _trend_name),
+    (_is_quotient, _quotient_name),
+    (lambda e: e.unit == "days", _days_name),
+)
+
+
 #: The rules in order of precedence; the first that applies builds the renderer.
 _RULES: tuple[tuple[Callable[[Entry], bool], Callable[[Entry], Render]], ...] = (
     (lambda e: e.unit == "category", _category),
@@ -518,9 +629,12 @@ __all__ = [
     "ENTRY_COLUMNS",
     "NO_CONTEXT",
     "OWN_USUAL",
+    "PLAIN_TERMS",
     "Context",
     "Entry",
     "Render",
     "parse_entry",
+    "plain_name",
+    "plain_terms",
     "renderer",
 ]

@@ -10,6 +10,12 @@ per feature: :mod:`serving.reason_sentences` chooses a rule by the row's unit an
 name pattern and takes its words from the meaning. A new family with a known unit therefore gets
 a sentence without code, and an unknown unit still reads "<meaning>: <value> <unit>".
 
+A reason never points the safe way. Every feature's definition says which of its values signal
+risk (the dictionary's ``risk_when``: more days since the last order is riskier, more sessions
+safer; :data:`features.definitions.Risk`). A feature whose values point neither way (``never``:
+average order value, offers received) is no customer's reason, and with a population reference a
+value on the safe side of its median gives way to the next strongest push (:func:`backwards`).
+
 Context makes a number meaningful. Two kinds, at most one per sentence:
 
 * the customer's own usual level, where a feature has one (days since the last order as a
@@ -40,6 +46,7 @@ from winback.serving.reason_sentences import (
     Context,
     Entry,
     parse_entry,
+    plain_name,
     renderer,
 )
 from winback.training.bundle import ModelBundle
@@ -55,6 +62,9 @@ REFERENCE_ROWS = 200_000
 #: Inputs that are never a customer's reason: the time of year moves everyone's risk alike, and
 #: nobody can act on it.
 NOT_REASONS = CALENDAR_INPUTS
+#: Values of the dictionary's ``risk_when`` that may give a reason: a side (``high``, ``low``) or
+#: a category's ``level``. Anything else (``never``, empty, unknown) gives none.
+REASON_SIDES = ("high", "low", "level")
 
 # Decimal places kept in the JSON text: enough to rank and read, few enough that the last bits of
 # floating-point noise (thread count, platform) do not change the bytes.
@@ -102,9 +112,10 @@ def reason_codes(
 
     One list per row, in the order of ``features``; a row with no positive contribution gets an
     empty list. ``dictionary`` is ``bundle.dictionary(settings)`` and must describe every model
-    input. ``reference`` (from :func:`reason_reference`) adds population context; features it
-    lacks simply get none. With it, a value that reads backwards is not a reason
-    (:func:`backwards`). Contributions are computed ``chunk_size`` rows at a time.
+    input; the inputs :func:`not_reasons` names are left out. ``reference`` (from
+    :func:`reason_reference`) adds population context; features it lacks simply get none. With
+    it, a value that reads backwards is not a reason (:func:`backwards`). Contributions are
+    computed ``chunk_size`` rows at a time.
     """
     entries = _entries(dictionary, bundle.horizon_days)
     inputs = bundle.model_inputs(features)
@@ -121,7 +132,7 @@ def reason_codes(
         k,
         direction="increase",
         chunk_size=chunk_size,
-        exclude=NOT_REASONS,
+        exclude=not_reasons(dictionary),
         blocked=backwards(inputs, dictionary, reference),
     )
     rows = top["row"].to_numpy()
@@ -149,6 +160,17 @@ def reason_codes(
     return out
 
 
+def not_reasons(dictionary: pd.DataFrame) -> tuple[str, ...]:
+    """Inputs never given as a reason: :data:`NOT_REASONS` and those with no risk side.
+
+    A feature whose ``risk_when`` is not in :data:`REASON_SIDES` has values that point neither
+    way ("average order value 80.00" is no more a reason to leave than 20.00 is).
+    """
+    sides = dictionary.drop_duplicates("name").set_index("name")["risk_when"]
+    sideless = [str(name) for name in sides[~sides.isin(REASON_SIDES)].index]
+    return (*NOT_REASONS, *(name for name in sideless if name not in NOT_REASONS))
+
+
 def backwards(
     inputs: pd.DataFrame, dictionary: pd.DataFrame, reference: pd.DataFrame | None
 ) -> pd.DataFrame | None:
@@ -157,11 +179,12 @@ def backwards(
     Such a value can still push the model towards churn (through an interaction: many orders
     expected, but long overdue), and that is true of the model; but "expects more orders than
     57% of customers" reads backwards as a reason to expect churn, so it is not offered as one
-    and the next strongest takes its place. Features without a declared ``risk_when`` in the
-    dictionary, missing values, and values at the median are never blocked. None without a
-    ``reference`` (nothing to compare with).
+    and the next strongest takes its place. Only the sides ``high`` and ``low`` are compared:
+    a category's level and the sideless inputs (:func:`not_reasons`, left out anyway) are not,
+    and neither are missing values or values at the median. None without a ``reference``
+    (nothing to compare with).
     """
-    if reference is None or "risk_when" not in dictionary:
+    if reference is None:
         return None
     sides = dictionary.drop_duplicates("name").set_index("name")["risk_when"]
     blocked = {}
@@ -225,6 +248,16 @@ def sentence(
     return renderer(parsed)(shown[0], context or NO_CONTEXT)
 
 
+def plain_names(dictionary: pd.DataFrame) -> dict[str, str]:
+    """Each feature's plain name (:func:`serving.reason_sentences.plain_name`), for summaries.
+
+    ``dictionary`` is ``bundle.dictionary(settings)``: "btyd_expected_orders" reads "expected
+    orders (purchase-pattern model)", "days_since_last_order" "time since last order".
+    """
+    records = dictionary[list(ENTRY_COLUMNS)].drop_duplicates("name").to_dict("records")
+    return {str(r["name"]): plain_name(parse_entry(r)) for r in records}
+
+
 def reasons_json(reasons: Sequence[Sequence[Reason]]) -> list[str]:
     """Compact JSON per row (a list of {feature, value, contribution, sentence}); byte-stable."""
     return [
@@ -244,7 +277,7 @@ def reasons_text(reasons: Sequence[Sequence[Reason]]) -> list[str]:
 
 
 def _entries(dictionary: pd.DataFrame, horizon_days: int) -> dict[str, Entry]:
-    missing = [c for c in ENTRY_COLUMNS if c not in dictionary.columns]
+    missing = [c for c in (*ENTRY_COLUMNS, "risk_when") if c not in dictionary.columns]
     if missing:
         raise ValueError(
             f"the feature dictionary lacks columns {missing}; pass bundle.dictionary(settings)"
@@ -330,11 +363,14 @@ def _stable(x: float) -> float:
 
 __all__ = [
     "REASON_KEYS",
+    "REASON_SIDES",
     "REFERENCE_COLUMNS",
     "REFERENCE_ROWS",
     "Context",
     "Reason",
     "backwards",
+    "not_reasons",
+    "plain_names",
     "reason_codes",
     "reason_reference",
     "reasons_json",

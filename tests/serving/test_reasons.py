@@ -18,12 +18,16 @@ from winback.features import (
     load_dataset,
 )
 from winback.features.builder import FeaturePlan
+from winback.features.definitions import FAMILIES
 from winback.serving.reasons import (
     NOT_REASONS,
     REASON_KEYS,
+    REASON_SIDES,
     REFERENCE_COLUMNS,
     Context,
     Reason,
+    not_reasons,
+    plain_names,
     reason_codes,
     reason_reference,
     reasons_json,
@@ -189,7 +193,7 @@ def test_missing_values_say_what_is_missing(trained) -> None:
         # Empty also for a customer whose only offers are too recent to judge.
         "offer_redemption_share": "No retention offer at least 30 days old yet",
         "btyd_p_alive": (
-            "Probability the customer is still active, from the BG/NBD model: "
+            "Probability the customer is still active, from a purchase-pattern model: "
             "no estimate (no orders yet)"
         ),
     }
@@ -198,10 +202,102 @@ def test_missing_values_say_what_is_missing(trained) -> None:
         assert sentence(_entry(dictionary, name), None) == text
 
 
+def test_marketers_read_plain_names_not_columns_or_model_names(trained) -> None:
+    """Sentences and names say "a purchase-pattern model", never BG/NBD or a column name."""
+    dictionary = trained[1]
+    orders = _entry(dictionary, "btyd_expected_orders").copy()
+    orders["meaning"] = orders["meaning"].replace("in the horizon", "in the next 90 days")
+    assert sentence(orders, 0.63, Context(above=0.56)) == (
+        "Orders expected in the next 90 days by a purchase-pattern model: 0.63 "
+        "(lower than 56% of customers)"
+    )
+    names = plain_names(dictionary)
+    assert set(names) == set(dictionary["name"])
+    assert {
+        k: names[k]
+        for k in ("btyd_expected_orders", "btyd_p_alive", "days_since_last_order", "session_90d",
+                  "email_open_trend_90d", "days_since_app_open", "gap_mean_days", "overdue_ratio",
+                  "as_of_month", "attr_acquisition_channel", "tenure_days", "spend_365d")
+    } == {
+        "btyd_expected_orders": "expected orders (purchase-pattern model)",
+        "btyd_p_alive": "chance they are still active (purchase-pattern model)",
+        "days_since_last_order": "time since last order",
+        "session_90d": "sessions in the last 90 days",
+        "email_open_trend_90d": "change in email opens, last 90 days vs the 90 before",
+        "days_since_app_open": "time since last app open",
+        "gap_mean_days": "usual gap between orders",
+        "overdue_ratio": "days since the last order relative to their mean gap between orders",
+        "as_of_month": "time of year",
+        "attr_acquisition_channel": "acquisition channel",
+        "tenure_days": "time as a customer",
+        "spend_365d": "net spend in the last 365 days",
+    }  # fmt: skip
+    for name, plain in names.items():
+        assert not re.search(r"_|BG/NBD|btyd|as_of|\[", plain), (name, plain)
+        assert (plain == plain.strip() and plain[:1].islower()) or plain.startswith("CRM"), plain
+    # Every name is its own: two features that read alike would merge in a summary.
+    assert len(set(names.values())) == len(names)
+
+
 def test_a_dictionary_row_without_its_columns_is_refused(trained) -> None:
     row = _entry(trained[1], "orders_30d").drop("unit")
     with pytest.raises(ValueError, match="unit"):
         sentence(row, 1.0)
+
+
+# --- risk sides -----------------------------------------------------------------------------------
+
+
+def test_every_family_declares_which_values_signal_risk(trained) -> None:
+    """Undeclared would mean never a reason: a new family must say which way it points."""
+    assert all(f.risk in ("high", "low", "never") for f in FAMILIES), [
+        f.template for f in FAMILIES if f.risk is None
+    ]
+    sides = trained[1].set_index("name")["risk_when"]
+    assert set(sides) <= {"high", "low", "never", "level"}
+    # From what each feature means: engagement is safe, silence and friction are risky.
+    expected = {
+        "days_since_last_order": "high",
+        "orders_90d": "low",
+        "session_365d": "low",  # "14 pageviews … (higher than 80%)" is no reason to leave
+        "visit_trend_90d": "low",
+        "days_since_visit": "high",
+        "email_open_weekly_slope_12w": "low",
+        "support_ticket_90d": "high",  # tickets pile up before people leave
+        "days_since_support_ticket": "low",
+        "gap_max_days": "high",
+        "refunds_90d": "high",
+        "tenure_days": "low",
+        "avg_order_value_lifetime": "never",
+        "offers_lifetime": "never",
+        "as_of_month": "never",
+        "attr_plan": "level",
+    }
+    assert {name: sides[name] for name in expected} == expected
+
+
+def test_no_reason_points_the_safe_way(trained, scored) -> None:
+    """Every reason's value sits on the risky side of the median, or has no side to sit on."""
+    _, dictionary, _ = trained
+    rows, reference, reasons = scored
+    sides = dictionary.set_index("name")["risk_when"]
+    found = [r for row in reasons for r in row]
+    assert len(found) > 2 * len(rows)
+    assert {sides[r.feature] for r in found} <= set(REASON_SIDES)
+    sided = [r for r in found if sides[r.feature] in ("high", "low") and r.value is not None]
+    assert len(sided) > len(found) / 2
+    for reason in sided:
+        median = reference.at[reason.feature, "p50"]
+        assert isinstance(reason.value, float)
+        if sides[reason.feature] == "high":
+            assert reason.value >= median, reason
+            assert not re.search(r"\((lower|shorter|more recent|newer) than", reason.sentence)
+        else:
+            assert reason.value <= median, reason
+            assert not re.search(r"\((higher|longer|earlier) than", reason.sentence), reason
+    # Per-event-type counts were the hole: they still give reasons, on the quiet side only.
+    units = dictionary.set_index("name")["unit"]
+    assert any(units[r.feature] == "events" for r in sided)
 
 
 # --- reason codes from the real model -----------------------------------------------------------
@@ -230,7 +326,7 @@ def test_reasons_are_the_largest_positive_contributions_of_the_model(trained, sc
     # The model's contributions add up to its score; the reasons are the biggest positive ones,
     # leaving out a value on the side of the median its definition calls safe.
     np.testing.assert_allclose(contributions.sum(axis=1), bundle.churn.raw_score(inputs))
-    shap = contributions.drop(columns=["bias", *NOT_REASONS])
+    shap = contributions.drop(columns=["bias", *not_reasons(dictionary)])
     backwards = _reads_backwards(inputs, dictionary, reference)[shap.columns]
     assert backwards.to_numpy().any() and (~backwards).to_numpy().any()
     assert len(reasons) == len(rows)
@@ -256,12 +352,11 @@ def test_a_value_that_reads_backwards_is_not_a_reason(trained, scored) -> None:
     inputs = bundle.model_inputs(rows)
     sides = dictionary.set_index("name")["risk_when"]
     assert sides["days_since_last_order"] == "high" and sides["btyd_expected_orders"] == "low"
-    assert sides["tenure_days"] == ""  # no side where the definition does not say
 
     def on_risky_side(feature: str, value: object) -> bool:
         median = reference.at[feature, "p50"] if feature in reference.index else np.nan
-        if value is None or pd.isna(value) or pd.isna(median) or sides[feature] == "":
-            return True  # a missing value is never blocked
+        if value is None or pd.isna(value) or pd.isna(median) or sides[feature] == "level":
+            return True  # a missing value is never blocked, a category has no side
         return value >= median if sides[feature] == "high" else value <= median
 
     assert all(on_risky_side(r.feature, r.value) for found in reasons for r in found)

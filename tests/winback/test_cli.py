@@ -367,9 +367,10 @@ def test_score_list_drift_and_evaluate_from_the_champion(
                 "--model", "models:/serving_test@champion", cwd=world)  # fmt: skip
     assert drift.returncode == 0, drift.stderr
     assert "inputs and outputs against training" in drift.stdout
+    # This list was never sent: evaluate says so in one line instead of printing a margin.
     judged = run("evaluate", "--config", "s.toml", "--list", "out/list.csv", cwd=world)
-    assert judged.returncode == 0, judged.stderr
-    assert "lift" in judged.stdout and "95% CI" in judged.stdout
+    assert judged.returncode == 1 and "a list that was not sent" in judged.stderr, judged.stdout
+    assert "Traceback" not in judged.stderr and "margin" not in judged.stdout
     # A list whose horizon has not passed is refused in one line.
     early = run("list", "--config", "s.toml", "--budget", "50", "--out", "out/late.csv",
                 "--model", "models:/serving_test@champion", cwd=world)  # fmt: skip
