@@ -38,7 +38,7 @@ from winback.features import Dataset, load_dataset
 from winback.features.snapshots import data_end
 from winback.serving.drift import DriftReport, drift_report, log_drift
 from winback.serving.evaluate import evaluate_list
-from winback.serving.lists import make_list, summary_lines, write_list_summary
+from winback.serving.lists import make_list, publish_list, summary_lines
 from winback.serving.model import ServedModel, load_model
 from winback.serving.output import is_database_url, write_output
 from winback.serving.scoring import score
@@ -266,13 +266,13 @@ def list_cmd(
     for reason in skipped:
         out.print(f"  offer effects assumed from the catalog: {reason}")
     target, name = _out_target(out_target, table, "winback_list")
-    where = write_output(winback_list.frame, target, name)
     page = summary or (
         Path(out_target).with_suffix(".summary.html")
         if not is_database_url(out_target)
         else Path(f"winback_list_{cutoff:%Y%m%d}.summary.html")
     )
-    write_list_summary(winback_list, page)
+    # The list and its page are published together: a failed or killed run leaves the old pair.
+    where = publish_list(winback_list, target, page, table=name)
     for line in summary_lines(winback_list):
         out.print(line)
     out.print(f"Wrote {len(winback_list.frame):,} rows to {where}")

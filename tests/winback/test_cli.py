@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
@@ -341,7 +342,10 @@ def test_score_list_drift_and_evaluate_from_the_champion(
     frame = pd.read_csv(world / "out" / "list.csv")
     treated = frame[~frame["control"]]
     assert treated["offer_cost"].sum() <= 50 and (frame["expected_net_benefit"] > 0).all()
-    assert (world / "out" / "list.summary.html").exists()
+    # The page names the very file it describes: the SHA-256 of the list's bytes.
+    digest = hashlib.sha256((world / "out" / "list.csv").read_bytes()).hexdigest()
+    page = (world / "out" / "list.summary.html").read_text(encoding="utf-8")
+    assert f'content="{digest}"' in page
     assert "expected margin saved" in listed.stdout
     summary = run("summary", "--config", "s.toml", "--scores", "out/s.csv", "--list",
                   "out/list.csv", cwd=world)  # fmt: skip
