@@ -622,26 +622,21 @@ def create_app(
     *,
     model_uri: str,
     settings: ServingSettings | None = None,
-    api: ApiSettings | None = None,
-    scoring: ScoringSettings | None = None,
-    policy: PolicySettings | None = None,
-    segments: SegmentSettings | None = None,
-    lapsed_after_days: int | None = None,
 ) -> FastAPI:
     """The API over the data ``load_data`` returns and the model at ``model_uri``.
 
-    Each part of the settings comes from its keyword, else from ``settings`` (e.g. winback's
-    composite settings), else the defaults; ``lapsed_after_days`` defaults to the churned stage's
-    threshold. Loads the data and the model and builds the latest features now, so a bad source
+    ``settings`` is one composite settings object (``winback.settings.Settings``); without it,
+    the defaults. Loads the data and the model and builds the latest features now, so a bad source
     or a model the data cannot feed fails here (a :class:`WinbackError`), not at the first request.
     """
-    segments = segments or (settings.segments if settings else SegmentSettings())
+    segments = settings.segments if settings else SegmentSettings()
     config = _Config(
-        api=api or (settings.api if settings else ApiSettings()),
-        scoring=scoring or (settings.scoring if settings else ScoringSettings()),
-        policy=policy or (settings.policy if settings else PolicySettings()),
+        api=settings.api if settings else ApiSettings(),
+        scoring=settings.scoring if settings else ScoringSettings(),
+        policy=settings.policy if settings else PolicySettings(),
         segments=segments,
-        lapsed_after_days=lapsed_after_days or segments.churned_after_days,
+        # The fallback when [policy] lapsed_after_days is not set: the churned stage's threshold.
+        lapsed_after_days=segments.churned_after_days,
     )
     service = _Service(load_data, model_uri, config)
     app = FastAPI(

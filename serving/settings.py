@@ -54,16 +54,18 @@ class Offer(_Frozen):
 class PolicySettings(_Frozen):
     """Who merits an offer: the catalog, the budget and the contact rules."""
 
+    #: The catalog ``winback.toml`` ships (and the simulated world's campaigns use): a default
+    #: named like nothing in a user's data would teach the policy nothing.
     offers: tuple[Offer, ...] = (
-        Offer(name="reminder_email", cost=0.1, discount=0.0, assumed_effect=0.03),
-        Offer(name="coupon_10", cost=1.0, discount=0.10, assumed_effect=0.10),
+        Offer(name="discount_10", cost=0.5, discount=0.10, assumed_effect=0.10),
         Offer(
-            name="coupon_25",
-            cost=2.0,
-            discount=0.25,
+            name="discount_20",
+            cost=0.5,
+            discount=0.20,
             assumed_effect=0.18,
-            value_segments=("strategic", "profit"),
+            value_segments=("strategic", "profit", "potential"),
         ),
+        Offer(name="free_shipping", cost=2.5, discount=0.0, assumed_effect=0.06),
     )
     #: Customers with no order for longer than this are not worth a win-back offer.
     recoverable_days: int = Field(default=365, ge=1)
@@ -83,7 +85,8 @@ class PolicySettings(_Frozen):
     uplift_learner: Literal["r", "t", "x"] = "r"
     #: Event types that show a customer is still there (visits, sessions, app opens), counted
     #: with orders in the uplift outcome: a sparse buyer still visiting is not lost.
-    uplift_activity_events: tuple[str, ...] = ()
+    #: Types absent from the data are ignored.
+    uplift_activity_events: tuple[str, ...] = ("visit", "session", "app_open")
 
     @model_validator(mode="after")
     def _unique_offer_names(self) -> PolicySettings:

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 from sklearn.metrics import mean_tweedie_deviance
 
 from winback.features import Dataset, LabelSettings, Snapshots
@@ -26,41 +25,9 @@ from winback.training.metrics import classification_metrics, compare, regression
 from winback.training.models import ChurnModel, CountModel, SpendModel, SpendObjective
 from winback.training.periods import fit_period_models
 from winback.training.reference import ReferenceProfile
+from winback.training.settings import TrainingSettings
 from winback.training.splits import TimeSplit, split_cutoffs, split_frame
 from winback.training.tuning import TuningResult, tune_churn
-
-
-class TrainingSettings(BaseModel):
-    """How models are trained and judged; defaults suit data of unknown size."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    validation_cutoffs: int = Field(default=2, ge=1)
-    test_cutoffs: int = Field(default=1, ge=1)
-    learning_rate: float = Field(default=0.05, gt=0, le=1)
-    num_leaves: int = Field(default=31, ge=2)
-    min_child_samples: int = Field(default=50, ge=1)
-    n_estimators: int = Field(default=2000, ge=1)
-    early_stopping_rounds: int = Field(default=100, ge=1)
-    #: ``auto`` fits every objective and keeps the lowest Tweedie deviance on validation.
-    spend_objective: Literal["auto", "tweedie", "two_part", "orders_x_value"] = "auto"
-    calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
-    bgnbd_baseline: bool = True
-    #: Give the models BG/NBD's P(alive), expected orders and spend as inputs
-    #: (fitted on the last training cutoff), and extrapolate unlearnable periods with its decay.
-    btyd_features: bool = True
-    #: Refit each calendar month's level on the training rows after boosting (training.levels).
-    #: Off keeps the trees' own, part-learned level, e.g. when a training month held a one-off.
-    month_levels: bool = True
-    #: Annual rate discounting each period's value into CLV.
-    discount_rate: float = Field(default=0.10, ge=0.0, le=1.0)
-    #: Training cutoffs a period's value model needs to be learned directly, not extrapolated.
-    min_period_train_cutoffs: int = Field(default=3, ge=1)
-    #: Optuna trials tuning the churn model on validation time; 0 keeps the settings above.
-    trials: int = Field(default=0, ge=0)
-    seed: int = 0
-    #: LightGBM threads; 0 = every core.
-    n_jobs: int = Field(default=0, ge=0)
 
 
 @dataclass

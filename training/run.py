@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import mlflow
 import pandas as pd
@@ -113,25 +113,42 @@ def _log_explanations(result: TrainResult, frame: pd.DataFrame, rows: int = 2000
         mlflow.log_artifacts(tmp, "explain")
 
 
+class TrainingConfig(Protocol):
+    """The training parts of a composite settings object (``winback.settings.Settings`` is one)."""
+
+    @property
+    def features(self) -> FeatureSettings: ...  # noqa: D102
+    @property
+    def labels(self) -> LabelSettings: ...  # noqa: D102
+    @property
+    def snapshots(self) -> SnapshotSettings: ...  # noqa: D102
+    @property
+    def segments(self) -> SegmentSettings: ...  # noqa: D102
+    @property
+    def training(self) -> TrainingSettings: ...  # noqa: D102
+    @property
+    def tracking(self) -> TrackingSettings: ...  # noqa: D102
+
+
 def train_and_register(
     dataset: Dataset,
+    settings: TrainingConfig,
     *,
     root: Path,
-    features: FeatureSettings,
-    labels: LabelSettings,
-    snapshots: SnapshotSettings,
-    training: TrainingSettings,
-    segment_settings: SegmentSettings | None = None,
-    tracking: TrackingSettings,
     rule: PromotionRule | None = None,
     as_of: date | datetime | str | None = None,
     settings_document: Mapping[str, Any] | None = None,
 ) -> TrainingRun:
-    """Train on snapshots before ``as_of``, record the run, register, and apply the gate."""
+    """Train on snapshots before ``as_of``, record the run, register, and apply the gate.
+
+    ``settings`` is one composite settings object; ``root`` is where the local MLflow store and
+    the reports live; ``settings_document`` is the settings as recorded on the run.
+    """
     rule = rule or PromotionRule()
+    features, labels, tracking = settings.features, settings.labels, settings.tracking
     uri = configure(tracking, root)
     snaps = build_snapshots(
-        dataset, features=features, labels=labels, snapshots=snapshots, as_of=as_of
+        dataset, features=features, labels=labels, snapshots=settings.snapshots, as_of=as_of
     )
     with mlflow.start_run(run_name=f"train as of {snaps.observed_until:%Y-%m-%d}") as run:
         log_settings(dict(settings_document or {}))
@@ -142,7 +159,7 @@ def train_and_register(
         storage = default_storage(root) if tracking.uri is None else None
         if storage is not None:
             (root / "mlruns").mkdir(parents=True, exist_ok=True)
-        result = train_models(snaps, dataset, labels, training, tuning_storage=storage)
+        result = train_models(snaps, dataset, labels, settings.training, tuning_storage=storage)
         if result.tuning is not None:
             mlflow.log_params({f"tuned.{k}": v for k, v in result.tuning.best_params.items()})
             mlflow.log_metric("tuning.best_valid_log_loss", result.tuning.best_value)
@@ -176,7 +193,7 @@ def train_and_register(
             result,
             root / "mlruns" / "reports" / f"{run.info.run_id}.html",
             dictionary=dictionary,
-            segments=build_segments(dataset, test, segment_settings),
+            segments=build_segments(dataset, test, settings.segments),
             feature_rows=test.sample(n=min(2000, len(test)), random_state=0),
         )
         mlflow.log_artifact(str(report), "report")
@@ -199,4 +216,4 @@ def train_and_register(
     return TrainingRun(result, run.info.run_id, version, decision, uri, report)
 
 
-__all__ = ["TrainingRun", "champion_metrics", "train_and_register"]
+__all__ = ["TrainingConfig", "TrainingRun", "champion_metrics", "train_and_register"]

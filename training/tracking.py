@@ -39,6 +39,7 @@ from mlflow.tracking import MlflowClient
 
 from winback.training.bundle import ModelBundle
 from winback.training.models import ModelFileError
+from winback.training.settings import TrackingSettings
 
 # MLflow 3.17 infers schemas for its own agent types when mlflow.pyfunc is first imported and
 # warns about their ``Any`` fields. It means to silence that warning, but under warnings-as-errors
@@ -83,18 +84,6 @@ _MAX_PARAM_VALUE = 6000
 _BAD_KEY_CHARS = re.compile(r"[^\w.\- /]")
 #: Run tag listing metrics that were not logged because they are undefined.
 SKIPPED_METRICS_TAG = "winback.skipped_metrics"
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrackingSettings:
-    """Where runs and models are recorded."""
-
-    #: Tracking (and registry) URI; ``None`` means the local store under ``<root>/mlruns``.
-    uri: str | None = None
-    #: Experiment the runs are recorded in.
-    experiment: str = "winback"
-    #: Registered model name the trained bundles are registered under.
-    registered_model: str = "winback"
 
 
 def _store(root: Path) -> Path:

@@ -428,7 +428,7 @@ def _tracking_settings(settings: Settings) -> TrackingSettings:
     if uri:
         where = "MLFLOW_TRACKING_URI" if from_env else f"[tracking] uri in {settings.source}"
         check_reachable(uri, where)
-    return replace(settings.tracking, uri=uri)
+    return settings.tracking.model_copy(update={"uri": uri})
 
 
 @app.command("train", epilog=EXAMPLES["train"])
@@ -467,13 +467,8 @@ def train_cmd(
     with _step("Building snapshots, training, evaluating and registering"):
         run = train_and_register(
             dataset,
+            replace(settings, tracking=tracking),
             root=root,
-            features=settings.features,
-            labels=settings.labels,
-            snapshots=settings.snapshots,
-            training=settings.training,
-            segment_settings=settings.segments,
-            tracking=tracking,
             as_of=as_of,
             settings_document=_document(settings),
         )

@@ -27,8 +27,7 @@ from winback.features.settings import (
     SourceSettings,
 )
 from winback.serving.settings import ApiSettings, DriftSettings, PolicySettings, ScoringSettings
-from winback.training.pipeline import TrainingSettings
-from winback.training.tracking import TrackingSettings
+from winback.training.settings import TrackingSettings, TrainingSettings
 
 _SOURCE_OPTIONS = set(SourceSettings.model_fields) - {"columns"}
 _SECTIONS: dict[str, type[BaseModel]] = {
@@ -38,6 +37,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "segments": SegmentSettings,
     "snapshots": SnapshotSettings,
     "training": TrainingSettings,
+    "tracking": TrackingSettings,
     "scoring": ScoringSettings,
     "policy": PolicySettings,
     "drift": DriftSettings,
@@ -79,7 +79,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Path] | None = 
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
         base = path.resolve().parent
-    unknown = set(raw) - {"data", "tracking", *_SECTIONS}
+    unknown = set(raw) - {"data", *_SECTIONS}
     if unknown:
         raise SettingsError(
             f"{name}: unknown section [{sorted(unknown)[0]}]; "
@@ -89,20 +89,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Path] | None = 
         key: _build(model, raw.get(key, {}), f"{name}: [{key}]") for key, model in _SECTIONS.items()
     }
     data = _data_settings(raw.get("data", {}), base, name, overrides or {})
-    tracking = _tracking(raw.get("tracking", {}), f"{name}: [tracking]")
-    return Settings(data=data, source=path, tracking=tracking, **sections)  # type: ignore[arg-type]
-
-
-def _tracking(values: dict[str, Any], where: str) -> TrackingSettings:
-    allowed = {"uri", "experiment", "registered_model"}
-    unknown = sorted(set(values) - allowed)
-    if unknown:
-        raise SettingsError(f"{where} unknown key {unknown[0]!r}; keys are {sorted(allowed)}")
-    bad = {k: v for k, v in values.items() if not isinstance(v, str) or not v}
-    if bad:
-        key, value = next(iter(bad.items()))
-        raise SettingsError(f"{where} {key} = {value!r}: expected a non-empty string")
-    return TrackingSettings(**values)
+    return Settings(data=data, source=path, **sections)  # type: ignore[arg-type]
 
 
 def project_root(settings: Settings) -> Path:

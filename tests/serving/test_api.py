@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,6 @@ from winback.features import (
     Dataset,
     DataSettings,
     LabelSettings,
-    SegmentSettings,
     SnapshotSettings,
     SourceSettings,
     build_snapshots,
@@ -35,7 +33,8 @@ from winback.features.snapshots import data_end
 from winback.serving.api import TOKEN_ENV, create_app
 from winback.serving.model import ServedModel, load_model
 from winback.serving.scoring import score, score_columns
-from winback.serving.settings import ApiSettings, PolicySettings, ScoringSettings
+from winback.serving.settings import ApiSettings
+from winback.settings import Settings
 from winback.training.bundle import BUNDLE_FILE, ModelBundle
 from winback.training.pipeline import TrainingSettings, train_models
 
@@ -75,7 +74,7 @@ def bundle_dir(load, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(load, bundle_dir) -> TestClient:
-    return TestClient(create_app(load, model_uri=str(bundle_dir), api=LIMITS))
+    return TestClient(create_app(load, model_uri=str(bundle_dir), settings=Settings(api=LIMITS)))
 
 
 @pytest.fixture(scope="module")
@@ -405,7 +404,7 @@ def test_error_bodies_name_files_not_server_paths(load, bundle_dir, tmp_path, to
         calls.append(1)
         return load() if len(calls) == 1 else load_dataset(bad)
 
-    client = TestClient(create_app(load_data, model_uri=str(served), api=LIMITS))
+    client = TestClient(create_app(load_data, model_uri=str(served), settings=Settings(api=LIMITS)))
     # The data: a contract error names the file, row and column, but not the directory.
     response = client.post("/reload", json={"data": True}, headers=token)
     message = _error(response, 503, "reload_failed")
@@ -444,9 +443,7 @@ def test_the_list_stays_within_the_budget(client, token) -> None:
 def test_reload_swaps_the_model_and_keeps_it_on_failure(load, bundle_dir, tmp_path, token) -> None:
     served = shutil.copytree(bundle_dir, tmp_path / "served")
     # The composite settings object `winback serve` passes.
-    settings = SimpleNamespace(
-        api=LIMITS, scoring=ScoringSettings(), policy=PolicySettings(), segments=SegmentSettings()
-    )
+    settings = Settings(api=LIMITS)
     client = TestClient(create_app(load, model_uri=str(served), settings=settings))
     ask = {"customer_ids": ["C0000001", "C0000002"]}
 

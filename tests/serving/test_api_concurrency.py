@@ -26,10 +26,13 @@ from winback.common.timestamps import to_utc_naive
 from winback.features import Dataset, load_dataset
 from winback.serving.api import TOKEN_ENV, create_app
 from winback.serving.settings import ApiSettings
+from winback.settings import Settings
 
 TABLES = ("transactions", "events", "customers", "campaigns")
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+#: One scoring job at a time, so a second request must queue.
+ONE_AT_A_TIME = Settings(api=ApiSettings(max_concurrent=1))
 #: A cutoff no request has asked for yet (the latest data's is 2025-01-01).
 NEW = "2024-09-01"
 #: Generous bounds: a request that cannot finish within them is stuck, not slow.
@@ -160,7 +163,7 @@ def test_a_saturated_service_answers_503_with_retry_after_then_recovers(
     load, model, monkeypatch
 ) -> None:
     api = ApiSettings(max_concurrent=1, queue_timeout_seconds=0.2)
-    app = create_app(load, model_uri=model.uri, api=api)
+    app = create_app(load, model_uri=model.uri, settings=Settings(api=api))
     first: list[bool] = []
 
     def holds_the_first(*_: Any) -> bool:
@@ -193,7 +196,7 @@ def test_a_saturated_service_answers_503_with_retry_after_then_recovers(
 def test_requests_waiting_together_are_scored_together_with_the_same_answers(
     load, model, monkeypatch
 ) -> None:
-    app = create_app(load, model_uri=model.uri, api=ApiSettings(max_concurrent=1))
+    app = create_app(load, model_uri=model.uri, settings=ONE_AT_A_TIME)
     ids = [f"C{i:07d}" for i in range(1, 13)]
     with serving(app) as server:
         alone = {i: _post(server.url, "/scores", {"customer_ids": [i, "nobody"]}) for i in ids}
@@ -203,7 +206,7 @@ def test_requests_waiting_together_are_scored_together_with_the_same_answers(
         sizes.append(len(features))
         return len(sizes) == 1
 
-    app = create_app(load, model_uri=model.uri, api=ApiSettings(max_concurrent=1))
+    app = create_app(load, model_uri=model.uri, settings=ONE_AT_A_TIME)
     with (
         gate(monkeypatch, scoring_module, "reason_codes", held_first) as (entered, opened, _),
         serving(app) as server,

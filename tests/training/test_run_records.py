@@ -15,18 +15,17 @@ from mlflow.tracking import MlflowClient
 from tests.training.test_tracking import MLFLOW_SQLALCHEMY_NOISE, end_runs, isolate_mlflow
 from winback.features import (
     DataSettings,
-    FeatureSettings,
     LabelSettings,
     SnapshotSettings,
     load_dataset,
 )
 from winback.features.settings import SourceSettings
+from winback.settings import Settings
 from winback.synthetic import simulate, write_world
 from winback.training.descriptions import MODEL_DESCRIPTION
 from winback.training.lineage import GIT_DIRTY_TAG
 from winback.training.pipeline import TrainingSettings
 from winback.training.run import TrainingRun, train_and_register
-from winback.training.tracking import TrackingSettings
 
 pytestmark = [pytest.mark.filterwarnings(MLFLOW_SQLALCHEMY_NOISE), pytest.mark.slow]
 
@@ -76,16 +75,12 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Tr
                 events=SourceSettings(path=paths["events"]),
             )
         )
-        run = train_and_register(
-            dataset,
-            root=root,
-            features=FeatureSettings(),
+        settings = Settings(
             labels=LabelSettings(horizon_days=60),
             snapshots=SnapshotSettings(min_history_days=90),
             training=FAST,
-            tracking=TrackingSettings(),
-            as_of="2024-06-01",
         )
+        run = train_and_register(dataset, settings, root=root, as_of="2024-06-01")
         yield root, run
         end_runs()
 

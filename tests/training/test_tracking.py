@@ -17,6 +17,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient, fluent
 from mlflow.tracking._model_registry import utils as registry_utils
 from mlflow.tracking._tracking_service import utils as tracking_utils
+from pydantic import ValidationError
 
 from winback.features.builder import FeaturePlan
 from winback.features.definitions import Feature
@@ -383,7 +384,7 @@ def test_recent_runs_without_a_store_creates_none(tmp_path: Path) -> None:
 
 def test_settings_are_frozen_and_keyword_only() -> None:
     settings = TrackingSettings(uri="sqlite:///x.db")
-    with pytest.raises(AttributeError):
+    with pytest.raises(ValidationError, match="frozen"):
         settings.uri = None  # type: ignore[misc]
     with pytest.raises(TypeError):
         TrackingSettings("sqlite:///x.db")  # type: ignore[call-arg]
