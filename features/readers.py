@@ -20,6 +20,7 @@ import csv
 import gzip
 import lzma
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ EXTRA = "__winback_extra"
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 _OPENERS: dict[str, Callable[..., IO[str]]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 _BATCH_ROWS = 256_000
 
 
@@ -142,6 +144,13 @@ def _not_found(table: TableName, what: str) -> DataSourceError:
     )
 
 
+def _url_file_not_found(table: TableName, kind: str, path: Path) -> DataSourceError:
+    return DataSourceError(
+        f"{table}: {kind} file not found: {path}. Check [data.{table}] url in winback.toml "
+        "(a relative file there is read from the config file's folder)."
+    )
+
+
 def _read_file(
     con: duckdb.DuckDBPyConnection, table: TableName, source: SourceSettings
 ) -> RawTable:
@@ -224,8 +233,8 @@ def _read_csv(
                 f"{path.name} is empty: it has no header line and no rows. A {table} file needs a "
                 "header line naming its columns."
             ) from exc
-        except (OSError, csv.Error, EOFError, lzma.LZMAError) as exc:
-            raise DataSourceError(f"{table}: cannot read {path}: {exc}") from exc
+        except (OSError, csv.Error, EOFError, lzma.LZMAError, zlib.error) as exc:
+            raise _unreadable(table, path, exc) from exc
     return _register(
         con,
         table,
@@ -235,6 +244,23 @@ def _read_csv(
         text_file=True,
         bad_bytes=bad_bytes,
         encoding=source.encoding,
+    )
+
+
+def _unreadable(table: TableName, path: Path, exc: Exception) -> DataSourceError:
+    """Name a broken compressed file as such: the decompressor's own words rarely say so."""
+    kind = _COMPRESSIONS.get(path.suffix.lower())
+    # Decompressors fail with EOFError, zlib.error, LZMAError or a bare OSError (bz2's "Invalid
+    # data stream", gzip's BadGzipFile); a PermissionError and its kin are about the file.
+    corrupt = isinstance(exc, (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)) or (
+        type(exc) is OSError and exc.errno is None
+    )
+    if kind is None or not corrupt:
+        return DataSourceError(f"{table}: cannot read {path}: {exc}")
+    return DataSourceError(
+        f"{table}: {path} is not a valid {kind} file ({exc}): it is truncated, damaged or not "
+        f"{kind}-compressed. Compress it again, or drop the {path.suffix} ending if it is plain "
+        "CSV."
     )
 
 
@@ -307,7 +333,7 @@ def _read_duckdb(
     assert source.url is not None
     path = Path(source.url.removeprefix("duckdb:///"))
     if not path.is_file():
-        raise _not_found(table, f"DuckDB file not found: {path}")
+        raise _url_file_not_found(table, "DuckDB", path)
     sql = source.query or f"SELECT * FROM {_quote_dotted(source.table or '')}"
     label = source.table or f"{table} query"
     relation = _relation_name(table)
@@ -362,6 +388,11 @@ def _read_sqlalchemy(
             f"{table}: cannot use the database URL in [data.{table}] url: {exc}. A driver may be "
             "missing (e.g. pip install psycopg for postgresql://)."
         ) from exc
+    database = url.database or ""
+    sqlite_file = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    if sqlite_file and not Path(database).is_file():
+        # SQLite would create the missing file and then find no table in it.
+        raise _url_file_not_found(table, "SQLite", Path(database))
     if source.query is not None:
         statement: sa.Executable = sa.text(source.query)
         label = f"{table} query"
