@@ -52,6 +52,9 @@ class SourceSettings(_Frozen):
     timestamp_format: str | None = None
     encoding: str = "utf-8"
     delimiter: str = ","
+    #: The decimal mark of numbers written as text (CSV): "." or "," (``50,0``). With ",", a
+    #: number holding a "." is refused, so a thousands separator is never read as a decimal.
+    decimal: Literal[".", ","] = "."
     #: Customers only: attribute columns to use; None means every column not in the contract.
     attributes: tuple[str, ...] | None = None
 
