@@ -19,6 +19,7 @@ import codecs
 import csv
 import gzip
 import lzma
+import re
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
@@ -138,6 +139,12 @@ def _is_missing(value: object) -> bool:
     return isinstance(value, float) and np.isnan(value)
 
 
+def _said(exc: Exception) -> str:
+    """A database's error on one line: DuckDB adds hints below, SQLAlchemy the SQL and a link."""
+    text = re.sub(r"\(Background on this error at: \S+\)", "", str(exc))
+    return " ".join(text.split())
+
+
 def _not_found(table: TableName, what: str) -> DataSourceError:
     return DataSourceError(
         f"{table}: {what}. Check [data.{table}] path in winback.toml or pass --{table} PATH."
@@ -187,7 +194,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, table: TableName, path: Path) 
         columns = [r[0] for r in con.sql(f'DESCRIBE "{relation}"').fetchall()]
         (rows,) = con.sql(f'SELECT count(*) FROM "{relation}"').fetchall()[0]
     except duckdb.Error as exc:
-        raise DataSourceError(f"{table}: cannot read Parquet file {path}: {exc}") from exc
+        raise DataSourceError(f"{table}: cannot read Parquet file {path}: {_said(exc)}") from exc
     data_columns = tuple(c for c in columns if c not in (ROW, FIELDS, EXTRA))
     return RawTable(table, path.name, relation, data_columns, int(rows), storage="view")
 
@@ -353,7 +360,7 @@ def _read_duckdb(
                 con.unregister("_winback_stream")
     except duckdb.Error as exc:
         raise DataSourceError(
-            f"{table}: cannot read {label!r} from DuckDB file {path}: {exc}"
+            f"{table}: cannot read {label!r} from DuckDB file {path}: {_said(exc)}"
         ) from exc
     columns = tuple(reader.schema.names)
     (rows,) = con.sql(f'SELECT count(*) FROM "{relation}"').fetchall()[0]
@@ -385,8 +392,8 @@ def _read_sqlalchemy(
         engine = sa.create_engine(url)
     except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         raise DataSourceError(
-            f"{table}: cannot use the database URL in [data.{table}] url: {exc}. A driver may be "
-            "missing (e.g. pip install psycopg for postgresql://)."
+            f"{table}: cannot use the database URL in [data.{table}] url: {_said(exc)}. A driver "
+            "may be missing (e.g. pip install psycopg for postgresql://)."
         ) from exc
     database = url.database or ""
     sqlite_file = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
@@ -404,7 +411,7 @@ def _read_sqlalchemy(
         with engine.connect() as connection:
             frame = pd.read_sql(statement, connection)
     except (sa.exc.SQLAlchemyError, OSError) as exc:
-        raise DataSourceError(f"{table}: cannot read {label!r} from {shown}: {exc}") from exc
+        raise DataSourceError(f"{table}: cannot read {label!r} from {shown}: {_said(exc)}") from exc
     finally:
         engine.dispose()
     return _register(con, table, label, _frame_to_arrow(frame), first_row=1)
