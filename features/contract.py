@@ -18,7 +18,8 @@ What the checks decide, and why:
   (2024-02-30) and years outside 1900–2200 are rejected.
 - A negative amount is a refund or return. It is kept: it reduces net spend and margin in the
   window it is stamped in, and it is not counted as an order. Non-finite or unparseable amounts
-  are rejected; only "." is a decimal separator and no thousands separators are read.
+  are rejected. The decimal mark is "." unless the source sets ``decimal = ","`` (then a "." is
+  refused); no thousands separators are read.
 - Money (transaction amount, cost and discount; campaign cost) is held to 4 decimal places
   (``MONEY_DECIMALS`` in ``features.definitions``): features, labels and segments read it as an
   exact decimal, rounded half away from zero, and add it up exactly, so the same data always

@@ -1,7 +1,8 @@
 """One TOML file (``winback.toml``) composed into the settings each stage owns.
 
 Relative paths in the file are relative to the file itself, so a command works from any working
-directory. Command-line paths (``--transactions PATH`` …) override the file, or stand in for it.
+directory; so are the files of ``duckdb:///`` and ``sqlite:///`` URLs. Command-line
+paths (``--transactions PATH`` …) override the file, or stand in for it.
 """
 
 from __future__ import annotations
