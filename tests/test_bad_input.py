@@ -669,6 +669,18 @@ CASES = [
         ),
     ),
     case(
+        "output is a directory",
+        directory("features.csv"),
+        r"^cannot write features\.csv: it is a directory; name a file",
+        ("features", "--config", "winback.toml", "--as-of", "2024-03-15", "--out", "features.csv"),
+    ),
+    case(
+        "as-of long after the data",
+        nothing,
+        r"^as of 2025-06-01 is \d+ days after the data ends: the transactions run from 2024-01-01",
+        ("features", "--config", "winback.toml", "--as-of", "2025-06-01", "--out", "out.csv"),
+    ),
+    case(
         "segments output extension unknown",
         nothing,
         r"^--out seg\.txt: unknown file type '\.txt'",
