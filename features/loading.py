@@ -298,7 +298,10 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> dict[TableName, Path]:
             _write_atomic(_quarantine_frame(part), path)
             written[table] = path
     except OSError as exc:
-        raise DataSourceError(f"cannot write quarantine files to {out_dir}: {exc}") from exc
+        raise DataSourceError(
+            f"cannot write quarantine files to {out_dir}: {exc.strerror or exc}; choose a folder "
+            "you can write to"
+        ) from exc
     return written
 
 

@@ -170,15 +170,40 @@ def _read_file(
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     if suffixes and suffixes[-1] in _PARQUET_SUFFIXES:
         return _read_parquet(con, table, path)
-    if suffixes and suffixes[-1] in _OPENERS:
+    compressed = bool(suffixes) and suffixes[-1] in _OPENERS
+    if compressed:
         suffixes = suffixes[:-1]
     if suffixes and suffixes[-1] in _CSV_SUFFIXES:
+        if not compressed:
+            _refuse_binary(table, path)
         tsv = suffixes[-1] == ".tsv" and source.delimiter == ","
         return _read_csv(con, table, source, path, "\t" if tsv else source.delimiter)
     raise DataSourceError(
         f"{table}: cannot tell the format of {path}: use a .csv (optionally .gz/.bz2/.xz) "
         "or .parquet file, or a SQL source (url = ...)."
     )
+
+
+#: Leading bytes of files that are often given a .csv name by mistake, and what they are.
+_MAGIC = {
+    b"PAR1": ("a Parquet file", "name it .parquet"),
+    b"\x1f\x8b": ("gzip-compressed", "name it .csv.gz"),
+    b"BZh": ("bzip2-compressed", "name it .csv.bz2"),
+    b"\xfd7zXZ": ("xz-compressed", "name it .csv.xz"),
+    b"PK\x03\x04": ("a zip archive or an Excel workbook", "unzip it, or export the sheet as CSV"),
+}
+
+
+def _refuse_binary(table: TableName, path: Path) -> None:
+    """A file named .csv that is something else: say what it is instead of listing its bytes."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise DataSourceError(f"{table}: cannot read {path}: {exc.strerror or exc}") from exc
+    for magic, (what, fix) in _MAGIC.items():
+        if head.startswith(magic):
+            raise DataSourceError(f"{table}: {path} is {what}, not a CSV file: {fix}.")
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, table: TableName, path: Path) -> RawTable:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from winback.common.timestamps import check_zone
+from winback.common.timestamps import check_zone, to_utc_naive
 
 TableName = Literal["transactions", "events", "customers", "campaigns"]
 TABLES: tuple[TableName, ...] = ("transactions", "events", "customers", "campaigns")
@@ -108,6 +108,14 @@ class DataSettings(_Frozen):
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else check_zone(value)
+
+    @field_validator("complete_until")
+    @classmethod
+    def _readable_moment(cls, value: str | None) -> str | None:
+        # Read now, not at load time, so the message names the setting.
+        if value is not None:
+            to_utc_naive(value)
+        return value
 
     def sources(self) -> dict[TableName, SourceSettings]:
         """The configured sources by table name, in contract order, each with its time zone."""

@@ -522,6 +522,45 @@ CASES = [
         r"^transactions: cannot read Parquet file /\S+/tx\.parquet: ",
     ),
     case(
+        "parquet named csv",
+        lambda r: pd.read_csv(r / "tx.csv").to_parquet(r / "tx.csv"),
+        r"^transactions: /\S+/tx\.csv is a Parquet file, not a CSV file: name it \.parquet\.$",
+    ),
+    case(
+        "gzip named csv",
+        lambda r: (r / "tx.csv").write_bytes(gzip.compress((r / "tx.csv").read_bytes())),
+        r"^transactions: /\S+/tx\.csv is gzip-compressed, not a CSV file: name it \.csv\.gz\.$",
+    ),
+    case(
+        "excel named csv",
+        write("tx.csv", b"PK\x03\x04\x14\x00\x06\x00rest of a workbook"),
+        r"^transactions: /\S+/tx\.csv is a zip archive or an Excel workbook, not a CSV file",
+    ),
+    case(
+        "complete_until not a date",
+        edit(
+            "winback.toml",
+            "[data.transactions]",
+            "[data]\ncomplete_until = 'yesterday'\n\n[data.transactions]",
+        ),
+        r"^winback\.toml: \[data\] complete_until = 'yesterday': .*cannot read 'yesterday' as a "
+        r"date; use YYYY-MM-DD$",
+    ),
+    case(
+        "quarantine folder is a file",
+        write("blocker", "a file"),
+        r"^cannot write quarantine files to blocker/q: Not a directory; choose a folder",
+        (
+            "check",
+            "--config",
+            "winback.toml",
+            "--on-bad-rows",
+            "quarantine",
+            "--quarantine-dir",
+            "blocker/q",
+        ),
+    ),
+    case(
         "--transactions missing",
         nothing,
         r"^transactions: file not found: nope\.csv",
@@ -657,7 +696,7 @@ CASES = [
     case(
         "output folder is a file",
         write("blocker", "a file"),
-        r"^cannot write quarantine files to blocker: ",
+        r"^cannot write quarantine files to blocker: File exists; choose a folder you can write",
         (
             "features",
             "--config",
