@@ -74,6 +74,11 @@ def publish_together(
     committed = False
     try:
         for path, tmp in zip(paths, tmps, strict=True):
+            if path.is_dir():  # the final rename would fail, after all the work
+                raise DataSourceError(
+                    f"cannot write {path}: it is a directory; name a file, e.g. "
+                    f"{path / ('output' + path.suffix)}"
+                )
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # Can the folder be written? Then remove the probe: a writer that finds a file

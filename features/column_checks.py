@@ -101,8 +101,10 @@ def column_sql(
     if col.kind == "timestamp":
         return _timestamp_sql(src, kind, source, t, v, missing)
     if col.kind == "money":
-        return _money_sql(src, kind, t, v, missing)
-    build = {"id": _id_sql, "text": _id_sql, "number": _number_sql, "bool": _bool_sql}
+        return _money_sql(src, kind, t, v, missing, source.decimal)
+    if col.kind == "number":
+        return _number_sql(src, kind, t, v, missing, source.decimal)
+    build = {"id": _id_sql, "text": _id_sql, "bool": _bool_sql}
     return build[col.kind](src, kind, t, v, missing)
 
 
@@ -118,20 +120,25 @@ def _id_sql(src: str, kind: str, t: str, v: str, missing: str) -> ColumnSql:
     return ColumnSql(first, t, f"CASE {missing} END")
 
 
-def _number_sql(src: str, kind: str, t: str, v: str, missing: str) -> ColumnSql:
+def _number_sql(src: str, kind: str, t: str, v: str, missing: str, decimal: str = ".") -> ColumnSql:
     if kind in ("integer", "float"):
         finite = f"CASE {missing} WHEN NOT isfinite({v}) THEN 'finite' END"
         return ColumnSql(double_sql(src, kind), t, finite)
+    typed = f"try_cast({t} AS DOUBLE)"
+    if decimal == ",":
+        # "1.234" may be a thousand: with decimal commas a "." makes the value unreadable.
+        comma = f"try_cast(replace({t}, ',', '.') AS DOUBLE)"
+        typed = f"CASE WHEN NOT contains({t}, '.') THEN {comma} END"
     return ColumnSql(
         text_sql(src),
-        f"try_cast({t} AS DOUBLE)",
+        typed,
         f"CASE {missing} WHEN {v} IS NULL THEN 'number' WHEN NOT isfinite({v}) THEN 'finite' END",
     )
 
 
-def _money_sql(src: str, kind: str, t: str, v: str, missing: str) -> ColumnSql:
+def _money_sql(src: str, kind: str, t: str, v: str, missing: str, decimal: str = ".") -> ColumnSql:
     """A number that fits the decimal features add money up in; others fail 'money_range'."""
-    number = _number_sql(src, kind, t, v, missing)
+    number = _number_sql(src, kind, t, v, missing, decimal)
     too_large = f"CASE WHEN abs({v}) >= {MONEY_LIMIT} THEN 'money_range' END"
     return ColumnSql(number.first, number.typed, f"coalesce({number.problem}, {too_large})")
 

@@ -18,7 +18,8 @@ What the checks decide, and why:
   (2024-02-30) and years outside 1900–2200 are rejected.
 - A negative amount is a refund or return. It is kept: it reduces net spend and margin in the
   window it is stamped in, and it is not counted as an order. Non-finite or unparseable amounts
-  are rejected; only "." is a decimal separator and no thousands separators are read.
+  are rejected. The decimal mark is "." unless the source sets ``decimal = ","`` (then a "." is
+  refused); no thousands separators are read.
 - Money (transaction amount, cost and discount; campaign cost) is held to 4 decimal places
   (``MONEY_DECIMALS`` in ``features.definitions``): features, labels and segments read it as an
   exact decimal, rounded half away from zero, and add it up exactly, so the same data always
@@ -158,6 +159,30 @@ def plan_table(raw: RawTable, source: SourceSettings) -> TablePlan:
     return TablePlan(raw.table, mapping, attributes)
 
 
+#: Separators other than the configured one that a header split wrongly may hold.
+_SEPARATORS = (";", "\t", "|", ",")
+
+
+def _other_separator(
+    raw: RawTable, source: SourceSettings, wanted: list[str]
+) -> tuple[str, str] | None:
+    """The separator, and the header column it splits into missing columns, if there is one.
+
+    A file written with another separator than ``delimiter`` is read as one column whose name
+    is the whole header line; naming that column in a hint would only mislead.
+    """
+    if not raw.text_file:
+        return None
+    for sep in _SEPARATORS:
+        if sep == source.delimiter:
+            continue
+        for name in raw.columns:
+            parts = [p.strip().strip('"').strip("'") for p in name.split(sep)]
+            if len(parts) > 1 and any(_find_column(w, tuple(parts)) for w in wanted):
+                return sep, name
+    return None
+
+
 def _find_column(wanted: str, columns: tuple[str, ...]) -> str | None:
     if wanted in columns:
         return wanted
@@ -169,6 +194,15 @@ def _find_column(wanted: str, columns: tuple[str, ...]) -> str | None:
 def _missing_message(
     raw: RawTable, source: SourceSettings, mapping: dict[str, str], missing: list[tuple[str, str]]
 ) -> str:
+    split = _other_separator(raw, source, [wanted for _, wanted in missing])
+    if split is not None:
+        separator, column = split
+        shown = "\\t" if separator == "\t" else separator  # as written in TOML
+        return (
+            f"{raw.label}: the file looks '{shown}'-separated: read with delimiter "
+            f"{source.delimiter!r}, its header holds the column {column!r}. Set "
+            f'delimiter = "{shown}" in [data.{raw.table}].'
+        )
     lines = []
     for ours, wanted in missing:
         if ours in source.columns:

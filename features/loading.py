@@ -261,7 +261,12 @@ def _line(problem: pd.Series) -> str:
 
 
 def describe_problems(rejects: pd.DataFrame, shown: int = SHOWN_PROBLEMS) -> str:
-    """The stop message: the first problem, up to ``shown`` more, a count of the rest, the fix."""
+    """The stop message: the first problem, up to ``shown`` more, a count of the rest, the fix.
+
+    A single problem is one line, the fix at its end.
+    """
+    if len(rejects) == 1:
+        return f"{_line(rejects.iloc[0])} {_RERUN}"  # one problem, one line
     lines = [_line(rejects.iloc[0])]
     lines += [f"  {_line(p)}" for _, p in rejects.iloc[1 : 1 + shown].iterrows()]
     rest = rejects.iloc[1 + shown :]
@@ -293,7 +298,10 @@ def write_quarantine(dataset: Dataset, out_dir: Path) -> dict[TableName, Path]:
             _write_atomic(_quarantine_frame(part), path)
             written[table] = path
     except OSError as exc:
-        raise DataSourceError(f"cannot write quarantine files to {out_dir}: {exc}") from exc
+        raise DataSourceError(
+            f"cannot write quarantine files to {out_dir}: {exc.strerror or exc}; choose a folder "
+            "you can write to"
+        ) from exc
     return written
 
 

@@ -19,7 +19,9 @@ import codecs
 import csv
 import gzip
 import lzma
+import re
 import warnings
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ EXTRA = "__winback_extra"
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 _OPENERS: dict[str, Callable[..., IO[str]]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
 _BATCH_ROWS = 256_000
 
 
@@ -136,9 +139,22 @@ def _is_missing(value: object) -> bool:
     return isinstance(value, float) and np.isnan(value)
 
 
+def _said(exc: Exception) -> str:
+    """A database's error on one line: DuckDB adds hints below, SQLAlchemy the SQL and a link."""
+    text = re.sub(r"\(Background on this error at: \S+\)", "", str(exc))
+    return " ".join(text.split())
+
+
 def _not_found(table: TableName, what: str) -> DataSourceError:
     return DataSourceError(
         f"{table}: {what}. Check [data.{table}] path in winback.toml or pass --{table} PATH."
+    )
+
+
+def _url_file_not_found(table: TableName, kind: str, path: Path) -> DataSourceError:
+    return DataSourceError(
+        f"{table}: {kind} file not found: {path}. Check [data.{table}] url in winback.toml "
+        "(a relative file there is read from the config file's folder)."
     )
 
 
@@ -154,15 +170,40 @@ def _read_file(
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     if suffixes and suffixes[-1] in _PARQUET_SUFFIXES:
         return _read_parquet(con, table, path)
-    if suffixes and suffixes[-1] in _OPENERS:
+    compressed = bool(suffixes) and suffixes[-1] in _OPENERS
+    if compressed:
         suffixes = suffixes[:-1]
     if suffixes and suffixes[-1] in _CSV_SUFFIXES:
+        if not compressed:
+            _refuse_binary(table, path)
         tsv = suffixes[-1] == ".tsv" and source.delimiter == ","
         return _read_csv(con, table, source, path, "\t" if tsv else source.delimiter)
     raise DataSourceError(
         f"{table}: cannot tell the format of {path}: use a .csv (optionally .gz/.bz2/.xz) "
         "or .parquet file, or a SQL source (url = ...)."
     )
+
+
+#: Leading bytes of files that are often given a .csv name by mistake, and what they are.
+_MAGIC = {
+    b"PAR1": ("a Parquet file", "name it .parquet"),
+    b"\x1f\x8b": ("gzip-compressed", "name it .csv.gz"),
+    b"BZh": ("bzip2-compressed", "name it .csv.bz2"),
+    b"\xfd7zXZ": ("xz-compressed", "name it .csv.xz"),
+    b"PK\x03\x04": ("a zip archive or an Excel workbook", "unzip it, or export the sheet as CSV"),
+}
+
+
+def _refuse_binary(table: TableName, path: Path) -> None:
+    """A file named .csv that is something else: say what it is instead of listing its bytes."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise DataSourceError(f"{table}: cannot read {path}: {exc.strerror or exc}") from exc
+    for magic, (what, fix) in _MAGIC.items():
+        if head.startswith(magic):
+            raise DataSourceError(f"{table}: {path} is {what}, not a CSV file: {fix}.")
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, table: TableName, path: Path) -> RawTable:
@@ -178,7 +219,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, table: TableName, path: Path) 
         columns = [r[0] for r in con.sql(f'DESCRIBE "{relation}"').fetchall()]
         (rows,) = con.sql(f'SELECT count(*) FROM "{relation}"').fetchall()[0]
     except duckdb.Error as exc:
-        raise DataSourceError(f"{table}: cannot read Parquet file {path}: {exc}") from exc
+        raise DataSourceError(f"{table}: cannot read Parquet file {path}: {_said(exc)}") from exc
     data_columns = tuple(c for c in columns if c not in (ROW, FIELDS, EXTRA))
     return RawTable(table, path.name, relation, data_columns, int(rows), storage="view")
 
@@ -224,8 +265,8 @@ def _read_csv(
                 f"{path.name} is empty: it has no header line and no rows. A {table} file needs a "
                 "header line naming its columns."
             ) from exc
-        except (OSError, csv.Error, EOFError, lzma.LZMAError) as exc:
-            raise DataSourceError(f"{table}: cannot read {path}: {exc}") from exc
+        except (OSError, csv.Error, EOFError, lzma.LZMAError, zlib.error) as exc:
+            raise _unreadable(table, path, exc) from exc
     return _register(
         con,
         table,
@@ -235,6 +276,23 @@ def _read_csv(
         text_file=True,
         bad_bytes=bad_bytes,
         encoding=source.encoding,
+    )
+
+
+def _unreadable(table: TableName, path: Path, exc: Exception) -> DataSourceError:
+    """Name a broken compressed file as such: the decompressor's own words rarely say so."""
+    kind = _COMPRESSIONS.get(path.suffix.lower())
+    # Decompressors fail with EOFError, zlib.error, LZMAError or a bare OSError (bz2's "Invalid
+    # data stream", gzip's BadGzipFile); a PermissionError and its kin are about the file.
+    corrupt = isinstance(exc, (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile)) or (
+        type(exc) is OSError and exc.errno is None
+    )
+    if kind is None or not corrupt:
+        return DataSourceError(f"{table}: cannot read {path}: {exc}")
+    return DataSourceError(
+        f"{table}: {path} is not a valid {kind} file ({exc}): it is truncated, damaged or not "
+        f"{kind}-compressed. Compress it again, or drop the {path.suffix} ending if it is plain "
+        "CSV."
     )
 
 
@@ -307,7 +365,7 @@ def _read_duckdb(
     assert source.url is not None
     path = Path(source.url.removeprefix("duckdb:///"))
     if not path.is_file():
-        raise _not_found(table, f"DuckDB file not found: {path}")
+        raise _url_file_not_found(table, "DuckDB", path)
     sql = source.query or f"SELECT * FROM {_quote_dotted(source.table or '')}"
     label = source.table or f"{table} query"
     relation = _relation_name(table)
@@ -327,7 +385,7 @@ def _read_duckdb(
                 con.unregister("_winback_stream")
     except duckdb.Error as exc:
         raise DataSourceError(
-            f"{table}: cannot read {label!r} from DuckDB file {path}: {exc}"
+            f"{table}: cannot read {label!r} from DuckDB file {path}: {_said(exc)}"
         ) from exc
     columns = tuple(reader.schema.names)
     (rows,) = con.sql(f'SELECT count(*) FROM "{relation}"').fetchall()[0]
@@ -359,9 +417,14 @@ def _read_sqlalchemy(
         engine = sa.create_engine(url)
     except (sa.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         raise DataSourceError(
-            f"{table}: cannot use the database URL in [data.{table}] url: {exc}. A driver may be "
-            "missing (e.g. pip install psycopg for postgresql://)."
+            f"{table}: cannot use the database URL in [data.{table}] url: {_said(exc)}. A driver "
+            "may be missing (e.g. pip install psycopg for postgresql://)."
         ) from exc
+    database = url.database or ""
+    sqlite_file = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    if sqlite_file and not Path(database).is_file():
+        # SQLite would create the missing file and then find no table in it.
+        raise _url_file_not_found(table, "SQLite", Path(database))
     if source.query is not None:
         statement: sa.Executable = sa.text(source.query)
         label = f"{table} query"
@@ -373,7 +436,7 @@ def _read_sqlalchemy(
         with engine.connect() as connection:
             frame = pd.read_sql(statement, connection)
     except (sa.exc.SQLAlchemyError, OSError) as exc:
-        raise DataSourceError(f"{table}: cannot read {label!r} from {shown}: {exc}") from exc
+        raise DataSourceError(f"{table}: cannot read {label!r} from {shown}: {_said(exc)}") from exc
     finally:
         engine.dispose()
     return _register(con, table, label, _frame_to_arrow(frame), first_row=1)

@@ -83,6 +83,12 @@ def _message_sql(raw: RawTable, plan: TablePlan, source: SourceSettings) -> str:
         how = literal(f" with timestamp_format {source.timestamp_format!r}")
     thousands = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"
     decimal_comma = r"^[+-]?[0-9]*,[0-9]+$"
+    comma_hint = literal(
+        f', or set decimal = "," in [data.{plan.table}] if the file writes decimal commas'
+    )
+    if source.decimal == ",":
+        thousands = r"^[+-]?[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$"
+        decimal_comma = "^$"  # never: commas are the decimal mark here
     encoding = literal(
         f"bytes that are not valid {raw.encoding} ({raw.bad_bytes} in the file, shown as "
         f"'\ufffd'); if the file was saved in another encoding, set encoding = \"latin-1\" "
@@ -94,9 +100,11 @@ def _message_sql(raw: RawTable, plan: TablePlan, source: SourceSettings) -> str:
         WHEN 'missing' THEN ours || ' is required but empty'
         WHEN 'number' THEN 'expected a number, got ' || {got} || CASE
             WHEN regexp_matches(trim(value), {literal(thousands)})
-            THEN '; write it without thousands separators, e.g. ' || replace(trim(value), ',', '')
+            THEN '; write it without thousands separators, e.g. ' || replace(trim(value),
+                {literal("." if source.decimal == "," else ",")}, '')
             WHEN regexp_matches(trim(value), {literal(decimal_comma)})
             THEN '; use ''.'' as the decimal point, e.g. ' || replace(trim(value), ',', '.')
+                || {comma_hint}
             ELSE '' END
         WHEN 'finite' THEN 'expected a finite number, got ' || {got}
         WHEN 'money_range' THEN 'expected an amount of money below {MONEY_LIMIT:,} in '

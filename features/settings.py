@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from winback.common.timestamps import check_zone
+from winback.common.timestamps import check_zone, to_utc_naive
 
 TableName = Literal["transactions", "events", "customers", "campaigns"]
 TABLES: tuple[TableName, ...] = ("transactions", "events", "customers", "campaigns")
@@ -52,6 +52,9 @@ class SourceSettings(_Frozen):
     timestamp_format: str | None = None
     encoding: str = "utf-8"
     delimiter: str = ","
+    #: The decimal mark of numbers written as text (CSV): "." or "," (``50,0``). With ",", a
+    #: number holding a "." is refused, so a thousands separator is never read as a decimal.
+    decimal: Literal[".", ","] = "."
     #: Customers only: attribute columns to use; None means every column not in the contract.
     attributes: tuple[str, ...] | None = None
 
@@ -105,6 +108,14 @@ class DataSettings(_Frozen):
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
         return None if value is None else check_zone(value)
+
+    @field_validator("complete_until")
+    @classmethod
+    def _readable_moment(cls, value: str | None) -> str | None:
+        # Read now, not at load time, so the message names the setting.
+        if value is not None:
+            to_utc_naive(value)
+        return value
 
     def sources(self) -> dict[TableName, SourceSettings]:
         """The configured sources by table name, in contract order, each with its time zone."""

@@ -7,6 +7,7 @@ touched once, to report. Baselines are scored on the very same test rows.
 
 from __future__ import annotations
 
+import logging
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import mean_tweedie_deviance
 
+from winback.common.errors import DataContractError
 from winback.features import Dataset, LabelSettings, Snapshots
 from winback.training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
 from winback.training.btyd import BTYD_COLUMNS, BtydFeatures
@@ -28,6 +30,8 @@ from winback.training.reference import ReferenceProfile
 from winback.training.settings import TrainingSettings
 from winback.training.splits import TimeSplit, split_cutoffs, split_frame
 from winback.training.tuning import TuningResult, tune_churn
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -189,9 +193,18 @@ def calibrate(
 
 
 def _baselines(
-    dataset: Dataset, train: pd.DataFrame, test: pd.DataFrame, labels: LabelSettings, bgnbd: bool
+    dataset: Dataset,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    labels: LabelSettings,
+    bgnbd: bool,
+    choices: dict[str, Any],
 ) -> dict[str, pd.DataFrame]:
-    """Each baseline's predictions on the test rows (same index)."""
+    """Each baseline's predictions on the test rows (same index).
+
+    BG/NBD is skipped, with the reason in ``choices`` and a warning, where the history cannot
+    fit it (e.g. nobody bought twice): a missing yardstick must not cost the whole run.
+    """
     out = {"rfm": RfmRuleBaseline().fit(train).predict(test).set_index(test.index)}
     if not bgnbd:
         return out
@@ -199,7 +212,12 @@ def _baselines(
     parts = []
     for as_of, rows in test.groupby("as_of"):
         summary = rfm_summary(tx, as_of, customer_ids=rows["customer_id"])
-        model = BgNbdBaseline().fit(summary.dropna())
+        try:
+            model = BgNbdBaseline().fit(summary.dropna())
+        except ValueError as exc:
+            choices["bgnbd_baseline"] = f"skipped: {exc}"
+            _log.warning("BG/NBD baseline skipped, models compared with RFM rules only: %s", exc)
+            return out
         predicted = model.predict(summary, labels.horizon_days)
         parts.append(predicted.set_axis(rows.index))
     out["bgnbd"] = pd.concat(parts).loc[test.index]
@@ -383,6 +401,7 @@ def train_models(
         frame = pd.concat([frame, btyd.transform(frame)], axis=1)
         columns += list(BTYD_COLUMNS)
     train, valid, test = split_frame(frame, split)
+    _require_repeat_orders(dataset, train, labels.horizon_days)
     tuning = None
     if settings.trials:
         fit_rows, valid_rows = _labelled(train, "churned"), _labelled(valid, "churned")
@@ -433,7 +452,7 @@ def train_models(
     ours = bundle.predict(test)
     predictions = {
         "ours": ours.assign(p_active=1 - ours["churn_probability"]),
-        **_baselines(dataset, train, test, labels, settings.bgnbd_baseline),
+        **_baselines(dataset, train, test, labels, settings.bgnbd_baseline, choices),
     }
     metrics = evaluate(test, predictions) | period_metrics(bundle, frame)
     keep = ["customer_id", "as_of", "churned", "declined", "orders_next", "spend_next"]
@@ -456,6 +475,22 @@ def reference_profile(
     frame = pd.concat([bundle.model_inputs(rows), bundle.predict(rows)], axis=1)
     inputs = [c for c in bundle.model_columns if c not in CALENDAR_INPUTS]
     return ReferenceProfile.fit(frame, inputs, outputs=bundle.prediction_columns)
+
+
+def _require_repeat_orders(dataset: Dataset, train: pd.DataFrame, horizon_days: int) -> None:
+    """Refuse a history in which nobody ordered after a training cutoff: nothing to learn from.
+
+    LightGBM would stop on the all-zero orders label with its own fatal error.
+    """
+    if train["orders_next"].fillna(0).gt(0).any():
+        return
+    source = dataset.reports["transactions"].source
+    raise DataContractError(
+        f"{source}: no customer ordered again within {horizon_days} days of any of the "
+        f"{train['as_of'].nunique()} training cutoffs ({len(train):,} rows), so there is "
+        "nothing to learn churn and orders from. Training needs customers who buy more than "
+        "once: a longer history, or the whole customer base"
+    )
 
 
 def _fit_btyd(

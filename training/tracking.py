@@ -40,6 +40,7 @@ from mlflow.tracking import MlflowClient
 from winback.training.bundle import ModelBundle
 from winback.training.models import ModelFileError
 from winback.training.settings import TrackingSettings
+from winback.training.store_lock import check_store_file, store_lock
 
 # MLflow 3.17 infers schemas for its own agent types when mlflow.pyfunc is first imported and
 # warns about their ``Any`` fields. It means to silence that warning, but under warnings-as-errors
@@ -119,16 +120,16 @@ def configure(settings: TrackingSettings, root: Path) -> str:
     directory. A server assigns its own. Sets the active experiment; returns the tracking URI.
     """
     uri = resolve_tracking_uri(root, settings.uri)
-    if settings.uri is None:
-        _store(root).mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    if client.get_experiment_by_name(settings.experiment) is None:
-        client.create_experiment(
-            settings.experiment, artifact_location=_sqlite_artifact_location(uri)
-        )
-    mlflow.set_experiment(settings.experiment)
+    # One process at a time creates an SQLite store's schema and experiment (store_lock).
+    with store_lock(uri):
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        if client.get_experiment_by_name(settings.experiment) is None:
+            client.create_experiment(
+                settings.experiment, artifact_location=_sqlite_artifact_location(uri)
+            )
+        mlflow.set_experiment(settings.experiment)
     return uri
 
 
@@ -378,6 +379,7 @@ def open_experiment(settings: TrackingSettings, root: Path) -> tuple[MlflowClien
     if settings.uri is None and not (_store(root) / "mlflow.db").exists():
         return None  # no local store yet; opening one would create it
     uri = resolve_tracking_uri(root, settings.uri)
+    check_store_file(uri)  # MLflow would retry a database that is a folder for minutes
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment = client.get_experiment_by_name(settings.experiment)
     return None if experiment is None else (client, experiment.experiment_id)

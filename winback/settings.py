@@ -1,7 +1,8 @@
 """One TOML file (``winback.toml``) composed into the settings each stage owns.
 
 Relative paths in the file are relative to the file itself, so a command works from any working
-directory. Command-line paths (``--transactions PATH`` …) override the file, or stand in for it.
+directory; so are the files of ``duckdb:///`` and ``sqlite:///`` URLs. Command-line
+paths (``--transactions PATH`` …) override the file, or stand in for it.
 """
 
 from __future__ import annotations
@@ -73,9 +74,11 @@ def load_settings(path: Path | None = None, overrides: dict[str, Path] | None = 
     if path is not None:
         name = path.name
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            raw = tomllib.loads(_read_text(path))
         except FileNotFoundError as exc:
             raise SettingsError(f"config file not found: {path}") from exc
+        except OSError as exc:
+            raise SettingsError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
         base = path.resolve().parent
@@ -90,6 +93,20 @@ def load_settings(path: Path | None = None, overrides: dict[str, Path] | None = 
     }
     data = _data_settings(raw.get("data", {}), base, name, overrides or {})
     return Settings(data=data, source=path, **sections)  # type: ignore[arg-type]
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text; a byte that is not UTF-8 is named with its line and column."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")  # -sig: Notepad's byte-order mark is harmless
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SettingsError(
+            f"{path} line {line}, column {column}: byte 0x{data[exc.start]:02x} is not UTF-8; "
+            "save the file as UTF-8 (TOML files are UTF-8)"
+        ) from exc
 
 
 def project_root(settings: Settings) -> Path:
@@ -136,6 +153,8 @@ def _data_settings(
             continue
         elif "path" in section and not Path(section["path"]).is_absolute():
             section["path"] = str(base / section["path"])
+        elif isinstance(section.get("url"), str):
+            section["url"] = _file_url(section["url"], base)
         required, optional = CONTRACT_COLUMNS[table]
         columns = {k: section.pop(k) for k in list(section) if k in (*required, *optional)}
         for key in section:
@@ -151,6 +170,20 @@ def _data_settings(
             raise SettingsError(f"{where} {key} = {value!r}: a column name must be a string")
         sources[table] = _build(SourceSettings, {**section, "columns": columns}, where)  # type: ignore[assignment]
     return _build(DataSettings, {**sources, **options}, f"{name}: [data]")  # type: ignore[return-value]
+
+
+#: URL prefixes whose rest is a file path (three slashes: relative; four: absolute).
+_FILE_URLS = ("duckdb:///", "sqlite:///")
+
+
+def _file_url(url: str, base: Path) -> str:
+    """A DuckDB or SQLite URL with a relative file resolved from ``base``, as ``path`` is."""
+    for prefix in _FILE_URLS:
+        if url.startswith(prefix):
+            file, sep, query = url[len(prefix) :].partition("?")
+            if file and file != ":memory:" and not Path(file).is_absolute():
+                return f"{prefix}{(base / file).as_posix()}{sep}{query}"
+    return url
 
 
 def _build(model: type[BaseModel], values: dict[str, Any], where: str) -> BaseModel:
