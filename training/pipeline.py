@@ -26,6 +26,7 @@ from winback.training.intervals import gain_intervals
 from winback.training.metrics import classification_metrics, compare, regression_metrics
 from winback.training.models import ChurnModel, CountModel, SpendModel, SpendObjective
 from winback.training.periods import fit_period_models
+from winback.training.progress import OnStep, step
 from winback.training.reference import ReferenceProfile
 from winback.training.settings import TrainingSettings
 from winback.training.splits import TimeSplit, split_cutoffs, split_frame
@@ -91,27 +92,42 @@ def fit_models(
     columns: list[str],
     settings: TrainingSettings,
     churn_params: dict[str, Any] | None = None,
+    on_step: OnStep | None = None,
 ) -> tuple[ChurnModel, ChurnModel | None, CountModel, SpendModel, dict[str, Any]]:
     """Fit churn, decline, orders and spend, each stopping early on the validation cutoffs.
 
     ``churn_params`` (from tuning) replace the settings' hyperparameters for the churn model.
-    Also returns the validation figures of each spend objective tried.
+    Also returns the validation figures of each spend objective tried. Each fit is a step
+    reported to ``on_step``.
     """
     params = _params(settings, columns)
     tuned = {**params, **(churn_params or {})}
-    churn = ChurnModel(**tuned).fit(
-        *_data(train, "churned", columns), eval_set=_data(valid, "churned", columns)
-    )
+    with step(on_step, "churn model") as done:
+        churn = ChurnModel(**tuned).fit(
+            *_data(train, "churned", columns), eval_set=_data(valid, "churned", columns)
+        )
+        done.detail = _rounds(churn)
     decline = None
     if _labelled(train, "declined")["declined"].nunique() == 2:
-        decline = ChurnModel(**params).fit(
-            *_data(train, "declined", columns), eval_set=_data(valid, "declined", columns)
+        with step(on_step, "decline model") as done:
+            decline = ChurnModel(**params).fit(
+                *_data(train, "declined", columns), eval_set=_data(valid, "declined", columns)
+            )
+            done.detail = _rounds(decline)
+    with step(on_step, "orders model") as done:
+        orders = CountModel(**params).fit(
+            *_data(train, "orders_next", columns), eval_set=_data(valid, "orders_next", columns)
         )
-    orders = CountModel(**params).fit(
-        *_data(train, "orders_next", columns), eval_set=_data(valid, "orders_next", columns)
-    )
-    spend, figures = fit_spend(train, valid, columns, settings.spend_objective, params, orders)
+        done.detail = _rounds(orders)
+    with step(on_step, "spend model") as done:
+        spend, figures = fit_spend(train, valid, columns, settings.spend_objective, params, orders)
+        done.detail = f"{figures['spend_objective']}, {_rounds(spend)}"
     return churn, decline, orders, spend, figures
+
+
+def _rounds(model: ChurnModel | CountModel | SpendModel) -> str:
+    """The boosting rounds early stopping kept, per booster: ``312 rounds``."""
+    return " + ".join(str(n) for n in model.best_iterations_.values()) + " rounds"
 
 
 #: The spend objectives ``auto`` chooses from, in the order they are tried.
@@ -380,11 +396,13 @@ def train_models(
     labels: LabelSettings,
     settings: TrainingSettings | None = None,
     tuning_storage: str | None = None,
+    on_step: OnStep | None = None,
 ) -> TrainResult:
     """Split, tune (optionally), fit, calibrate and evaluate against baselines on the test rows.
 
     Tuning sees the training and validation cutoffs only; ``tuning_storage`` (an Optuna storage
-    URL) makes the study resumable across runs.
+    URL) makes the study resumable across runs. Each tuning trial, model fit, the baselines and
+    the evaluation are reported to ``on_step`` as they finish.
     """
     settings = settings or TrainingSettings()
     split = split_cutoffs(
@@ -394,7 +412,9 @@ def train_models(
         test=settings.test_cutoffs,
     )
     choices: dict[str, Any] = {}
-    btyd = _fit_btyd(snapshots, split, labels.horizon_days, settings, choices)
+    with step(on_step, "BG/NBD inputs") as done:
+        btyd = _fit_btyd(snapshots, split, labels.horizon_days, settings, choices)
+        done.detail = choices["btyd_features"]
     frame = snapshots.frame
     columns = list(snapshots.plan.columns)
     if btyd is not None:
@@ -417,25 +437,30 @@ def train_models(
             n_estimators=settings.n_estimators,
             early_stopping_rounds=settings.early_stopping_rounds,
             additive_features=_params(settings, columns)["additive_features"],
+            on_step=on_step,
         )
     churn, decline, orders, spend, spend_figures = fit_models(
-        train, valid, columns, settings, tuning.best_params if tuning else None
+        train, valid, columns, settings, tuning.best_params if tuning else None, on_step
     )
     choices |= spend_figures | _month_levels(churn)
-    calibrator, method, scores = calibrate(churn, valid, columns, settings.calibration)
-    periods = fit_period_models(
-        frame,
-        columns,
-        horizon_days=labels.horizon_days,
-        periods=labels.periods,
-        main_split=split,
-        validation=settings.validation_cutoffs,
-        test=settings.test_cutoffs,
-        min_train_cutoffs=settings.min_period_train_cutoffs,
-        discount_rate=settings.discount_rate,
-        params=_params(settings, columns),
-        btyd=btyd,
-    )
+    with step(on_step, "calibration") as done:
+        calibrator, method, scores = calibrate(churn, valid, columns, settings.calibration)
+        done.detail = method
+    with step(on_step, "value per period models") as done:
+        periods = fit_period_models(
+            frame,
+            columns,
+            horizon_days=labels.horizon_days,
+            periods=labels.periods,
+            main_split=split,
+            validation=settings.validation_cutoffs,
+            test=settings.test_cutoffs,
+            min_train_cutoffs=settings.min_period_train_cutoffs,
+            discount_rate=settings.discount_rate,
+            params=_params(settings, columns),
+            btyd=btyd,
+        )
+        done.detail = ", ".join(f"period {k} {m}" for k, m in periods.methods.items())
     choices |= {f"period_{k}.method": m for k, m in periods.methods.items()}
     bundle = ModelBundle(
         plan=snapshots.plan,
@@ -450,11 +475,14 @@ def train_models(
     )
     bundle.reference = reference_profile(bundle, train)
     ours = bundle.predict(test)
-    predictions = {
-        "ours": ours.assign(p_active=1 - ours["churn_probability"]),
-        **_baselines(dataset, train, test, labels, settings.bgnbd_baseline, choices),
-    }
-    metrics = evaluate(test, predictions) | period_metrics(bundle, frame)
+    with step(on_step, "baselines") as done:
+        baselines = _baselines(dataset, train, test, labels, settings.bgnbd_baseline, choices)
+        done.detail = ", ".join(baselines)
+    predictions = {"ours": ours.assign(p_active=1 - ours["churn_probability"]), **baselines}
+    with step(on_step, "test evaluation") as done:
+        metrics = evaluate(test, predictions) | period_metrics(bundle, frame)
+        cutoffs = ", ".join(f"{c:%Y-%m-%d}" for c in split.test)
+        done.detail = f"{len(test):,} rows at test cutoffs {cutoffs}"
     keep = ["customer_id", "as_of", "churned", "declined", "orders_next", "spend_next"]
     table = test[keep].join(ours)
     for who, pred in predictions.items():

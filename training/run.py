@@ -40,6 +40,7 @@ from winback.training.pipeline import (
     evaluate,
     train_models,
 )
+from winback.training.progress import OnStep, step
 from winback.training.registry import (
     PromotionDecision,
     PromotionRule,
@@ -101,8 +102,11 @@ def champion_metrics(name: str, dataset: Dataset, test: pd.DataFrame) -> dict[st
     return evaluate(rows, {"ours": predicted.assign(p_active=1 - predicted["churn_probability"])})
 
 
-def _log_explanations(result: TrainResult, frame: pd.DataFrame, rows: int = 2000) -> None:
-    """SHAP summary and importance of the churn model on a seeded sample of the test rows."""
+def _log_explanations(result: TrainResult, frame: pd.DataFrame, rows: int = 2000) -> int:
+    """SHAP summary and importance of the churn model on a seeded sample of the test rows.
+
+    Returns the number of rows explained.
+    """
     test = frame[frame["as_of"].isin(pd.to_datetime(list(result.split.test)))]
     sample = result.bundle.model_inputs(test.sample(n=min(rows, len(test)), random_state=0))
     importance = global_importance(result.bundle.churn, sample)
@@ -111,6 +115,7 @@ def _log_explanations(result: TrainResult, frame: pd.DataFrame, rows: int = 2000
         shap_summary_plot(result.bundle.churn, sample, Path(tmp) / "churn_shap_summary.png")
         importance_plot(importance, Path(tmp) / "churn_importance.png")
         mlflow.log_artifacts(tmp, "explain")
+    return len(sample)
 
 
 class TrainingConfig(Protocol):
@@ -138,18 +143,26 @@ def train_and_register(
     rule: PromotionRule | None = None,
     as_of: date | datetime | str | None = None,
     settings_document: Mapping[str, Any] | None = None,
+    on_step: OnStep | None = None,
 ) -> TrainingRun:
     """Train on snapshots before ``as_of``, record the run, register, and apply the gate.
 
     ``settings`` is one composite settings object; ``root`` is where the local MLflow store and
     the reports live; ``settings_document`` is the settings as recorded on the run.
+    Each step (snapshots, tuning trials, models, baselines, explanations, report, registration)
+    is reported to ``on_step`` as it finishes; the library itself prints nothing.
     """
     rule = rule or PromotionRule()
     features, labels, tracking = settings.features, settings.labels, settings.tracking
     uri = configure(tracking, root)
-    snaps = build_snapshots(
-        dataset, features=features, labels=labels, snapshots=settings.snapshots, as_of=as_of
-    )
+    with step(on_step, "snapshots") as done:
+        snaps = build_snapshots(
+            dataset, features=features, labels=labels, snapshots=settings.snapshots, as_of=as_of
+        )
+        done.detail = (
+            f"{len(snaps.frame):,} rows at {len(snaps.cutoffs)} cutoffs "
+            f"{snaps.cutoffs[0]:%Y-%m-%d} … {snaps.cutoffs[-1]:%Y-%m-%d}"
+        )
     with mlflow.start_run(run_name=f"train as of {snaps.observed_until:%Y-%m-%d}") as run:
         log_settings(dict(settings_document or {}))
         fingerprint = dataset.fingerprint()
@@ -159,7 +172,9 @@ def train_and_register(
         storage = default_storage(root) if tracking.uri is None else None
         if storage is not None:
             (root / "mlruns").mkdir(parents=True, exist_ok=True)
-        result = train_models(snaps, dataset, labels, settings.training, tuning_storage=storage)
+        result = train_models(
+            snaps, dataset, labels, settings.training, tuning_storage=storage, on_step=on_step
+        )
         if result.tuning is not None:
             mlflow.log_params({f"tuned.{k}": v for k, v in result.tuning.best_params.items()})
             mlflow.log_metric("tuning.best_valid_log_loss", result.tuning.best_value)
@@ -185,34 +200,41 @@ def train_and_register(
         )
         dictionary = result.bundle.dictionary(features)
         log_frame(dictionary, "features/dictionary.csv")
-        _log_explanations(result, snaps.frame)
+        with step(on_step, "explanations") as done:
+            explained = _log_explanations(result, snaps.frame)
+            done.detail = f"SHAP summary and importance on {explained:,} test rows"
         test = snaps.frame[
             snaps.frame["as_of"].isin(pd.to_datetime(list(result.split.test)))
         ].reset_index(drop=True)
-        report = write_report(
-            result,
-            root / "mlruns" / "reports" / f"{run.info.run_id}.html",
-            dictionary=dictionary,
-            segments=build_segments(dataset, test, settings.segments),
-            feature_rows=test.sample(n=min(2000, len(test)), random_state=0),
-        )
-        mlflow.log_artifact(str(report), "report")
-        info = log_bundle(result.bundle)
-        version = register(info.model_uri, tracking.registered_model)
-        current = champion_metrics(tracking.registered_model, dataset, test)
-        decision = decide_promotion(result.metrics, current, rule)
-        apply_promotion(tracking.registered_model, version, decision)
-        describe_registration(
-            tracking.registered_model,
-            version,
-            run_id=run.info.run_id,
-            run_name=run.info.run_name,
-            result=result,
-            decision=decision,
-            observed_until=snaps.observed_until,
-            data_digest=str(fingerprint["hash"]),
-        )
-        mlflow.set_tags({f"promotion.{k}": v for k, v in decision.tags().items()})
+        with step(on_step, "model report") as done:
+            report = write_report(
+                result,
+                root / "mlruns" / "reports" / f"{run.info.run_id}.html",
+                dictionary=dictionary,
+                segments=build_segments(dataset, test, settings.segments),
+                feature_rows=test.sample(n=min(2000, len(test)), random_state=0),
+            )
+            mlflow.log_artifact(str(report), "report")
+            done.detail = str(report)
+        with step(on_step, "registration") as done:
+            info = log_bundle(result.bundle)
+            version = register(info.model_uri, tracking.registered_model)
+            current = champion_metrics(tracking.registered_model, dataset, test)
+            decision = decide_promotion(result.metrics, current, rule)
+            apply_promotion(tracking.registered_model, version, decision)
+            describe_registration(
+                tracking.registered_model,
+                version,
+                run_id=run.info.run_id,
+                run_name=run.info.run_name,
+                result=result,
+                decision=decision,
+                observed_until=snaps.observed_until,
+                data_digest=str(fingerprint["hash"]),
+            )
+            mlflow.set_tags({f"promotion.{k}": v for k, v in decision.tags().items()})
+            standing = "champion" if decision.promote else "challenger"
+            done.detail = f"{tracking.registered_model} version {version} ({standing})"
     return TrainingRun(result, run.info.run_id, version, decision, uri, report)
 
 

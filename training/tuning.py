@@ -48,6 +48,7 @@ import pandas as pd
 
 from winback.common.errors import WinbackError
 from winback.training.models import SAME_NAME_PARAMS, ChurnModel, _labels
+from winback.training.progress import OnStep
 
 #: ``ChurnModel`` keyword arguments fixed during tuning (the rest of the budget is an argument).
 _FIXED = {"bagging_freq": 1}
@@ -217,6 +218,7 @@ def tune_churn(
     pruner: optuna.pruners.BasePruner | None = None,
     threads_per_trial: int | None = None,
     additive_features: tuple[str, ...] = (),
+    on_step: OnStep | None = None,
 ) -> TuningResult:
     """Run ``n_trials`` more trials of study ``study_name`` and return its best parameters.
 
@@ -244,6 +246,7 @@ def tune_churn(
             one thread per trial otherwise.
         additive_features: columns each trial learns as a level only, as ``ChurnModel`` does;
             passed on in ``best_params``.
+        on_step: called after each trial with its time and score (see ``training.progress``).
 
     Raises:
         TuningError: no trial of the study has completed (all pruned or cut by ``timeout``).
@@ -283,8 +286,31 @@ def tune_churn(
         )
         # Offset the seed by the trials already run, so a resumed study draws new points.
         study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
-        study.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs)
+        callbacks = [] if on_step is None else [_TrialReport(on_step, n_trials)]
+        study.optimize(
+            objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, callbacks=callbacks
+        )
     return _result(study, budget, storage)
+
+
+@dataclass
+class _TrialReport:
+    """An Optuna callback: each finished trial of this call as one ``on_step`` report."""
+
+    on_step: OnStep
+    n_trials: int
+    done: int = 0
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.done += 1
+        if trial.state == optuna.trial.TrialState.COMPLETE and trial.value is not None:
+            detail = f"validation log loss {trial.value:.4f} (best {study.best_value:.4f})"
+        elif trial.state == optuna.trial.TrialState.PRUNED:
+            detail = f"pruned at round {trial.last_step}"
+        else:
+            detail = trial.state.name.lower()
+        seconds = trial.duration.total_seconds() if trial.duration is not None else 0.0
+        self.on_step(f"tuning trial {self.done}/{self.n_trials}", seconds, detail)
 
 
 def _result(study: optuna.Study, budget: dict[str, Any], storage: str | None) -> TuningResult:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from typer.testing import CliRunner, Result
 
-WINBACK = str(Path(sys.executable).with_name("winback"))
+from winback.cli import app
 
 
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [WINBACK, *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
-    )
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def _run(*args: str, cwd: Path) -> Result:
+    """``winback ARGS`` in this process; ``cwd`` is the working directory already."""
+    assert Path.cwd() == cwd.resolve()
+    return CliRunner().invoke(app, list(args))
 
 
 def _orders(path: Path, *, future: bool = False) -> None:
@@ -33,7 +38,7 @@ def test_a_future_dated_row_is_set_aside_with_a_warning_and_the_counts_add_up(
         "segments", "--transactions", "tx.csv", "--as-of", "2024-08-01", "--out", "seg.csv",
         cwd=tmp_path,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     assert "read 121 = used 120 + quarantined 1" in result.stdout
     assert "warning: tx.csv: 1 transactions row stamped after" in result.stderr
     quarantined = pd.read_csv(tmp_path / "transactions.quarantine.csv")
@@ -51,10 +56,10 @@ def test_an_as_of_outside_the_data_is_an_error_naming_its_range_and_writes_nothi
             "features", "--transactions", "tx.csv", "--as-of", as_of, "--out", "f.csv",
             cwd=tmp_path,
         )  # fmt: skip
-        assert result.returncode == 1
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
         assert problem in result.stderr
         assert "the transactions run from 2024-01-01 to 2024-08-26" in result.stderr
-        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
         assert (tmp_path / "f.csv").read_text() == "old output\n"
 
 
@@ -72,6 +77,6 @@ def test_as_of_is_the_business_midnight(tmp_path: Path) -> None:
     result = _run(
         "features", "--config", "w.toml", "--as-of", "2024-10-01", "--out", "f.csv", cwd=tmp_path
     )
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.output
     row = pd.read_csv(tmp_path / "f.csv").iloc[0]
     assert row["orders_lifetime"] == 4

@@ -1,0 +1,50 @@
+"""``winback --help`` starts without the heavy libraries: they load inside the command that runs.
+
+Checked on the installed script in a new process with ``python -X importtime``, which lists
+every module the process imported.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.winback.conftest import WINBACK
+
+#: Libraries only commands that do the work may load (each costs from 0.1 to several seconds).
+HEAVY = {
+    "mlflow", "sklearn", "lightgbm", "shap", "optuna", "pymc", "pymc_marketing", "pyspark",
+    "fastapi", "uvicorn", "pandas", "duckdb", "numpy", "scipy", "matplotlib", "sqlalchemy",
+    "pyarrow",
+}  # fmt: skip
+
+
+def imported(*argv: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``python -X importtime ARGV`` and return it with the top-level modules it imported."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    names = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    return done, names
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["score", "-h"]])
+def test_help_loads_none_of_the_heavy_libraries(args: list[str]) -> None:
+    done, names = imported(WINBACK, *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Usage: winback" in done.stdout
+    assert "typer" in names and "winback" in names
+    assert names & HEAVY == set()
+
+
+def test_the_check_sees_a_heavy_import() -> None:
+    done, names = imported("-c", "import winback.features")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert {"pandas", "duckdb"} <= names & HEAVY

@@ -1,0 +1,238 @@
+"""The serving commands of ``winback``: score, list, evaluate, drift and serve.
+
+Each imports the stages it calls inside its body (most of it through :mod:`winback.cli.scoring`),
+so that listing commands stays quick.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from winback.cli.console import out, step, warning
+from winback.cli.options import AsOfOpt, DataOptions, ModelOpt, Sources, TableOpt, command
+
+app = typer.Typer()
+
+
+@command(app, "score")
+def score_cmd(
+    out_target: Annotated[
+        str, typer.Option("--out", help="Output .csv/.parquet file, or a database URL.")
+    ],
+    data: DataOptions,
+    as_of: AsOfOpt = None,
+    model: ModelOpt = None,
+    table: TableOpt = None,
+) -> None:
+    """Score every customer: churn risk, value, segments and reasons, written atomically.
+
+    One row per customer known before `--as-of`: churn and decline probabilities, expected
+    orders and spend, value per period, CLV and value at risk, lifecycle, value and RFM segments,
+    and the top reason codes in plain language, with the model name and version. Uses the
+    registry's champion unless `--model` names another. Warns when today's customers have
+    drifted from the training data. The same data, model and date give the same file.
+    """
+    from winback.cli.project import settings_for
+    from winback.cli.scoring import out_target as target_and_table
+    from winback.cli.scoring import scoring_run
+    from winback.serving.output import write_output
+
+    settings = settings_for(data)
+    run = scoring_run(settings, data, out_target, model, as_of)
+    scores = run.scores
+    target, name = target_and_table(out_target, table, "winback_scores")
+    where = write_output(scores, target, name)
+    out.print(f"Wrote {len(scores):,} scores to {where}")
+    at_risk = scores["churn_probability"] >= 0.5
+    out.print(
+        f"  mean churn probability {scores['churn_probability'].mean():.1%}; "
+        f"{int(at_risk.sum()):,} customers at 50% or more; value at risk "
+        f"{scores['value_at_risk'].sum():,.2f}"
+    )
+
+
+@command(app, "list")
+def list_cmd(
+    out_target: Annotated[
+        str, typer.Option("--out", help="Output .csv/.parquet file, or a database URL.")
+    ],
+    data: DataOptions,
+    budget: Annotated[
+        float | None,
+        typer.Option(min=0, help="Money for offers (contact cost + expected discounts)."),
+    ] = None,
+    as_of: AsOfOpt = None,
+    summary: Annotated[
+        Path | None,
+        typer.Option(help="HTML summary page (default: beside --out, same name, .summary.html)."),
+    ] = None,
+    model: ModelOpt = None,
+    table: TableOpt = None,
+) -> None:
+    """Rank who merits a retention or win-back offer within a budget; hold out a control group.
+
+    For each customer and eligible offer in `[policy]`: expected net benefit = churn reduction
+    × margin kept − contact cost − expected discount, with the churn reduction learned from the
+    campaigns' control groups where they exist. Each customer gets their best offer, highest
+    benefit first, until the budget is spent; customers sent an offer in the last
+    `suppression_days` are left out; a random `control_share` of the list gets no offer.
+    Writes the list and an HTML summary page for marketing.
+    """
+    from winback.cli.project import settings_for
+    from winback.cli.scoring import out_target as target_and_table
+    from winback.cli.scoring import scoring_run
+    from winback.serving.lists import make_list, publish_list, summary_lines
+    from winback.serving.output import is_database_url
+
+    settings = settings_for(data)
+    run = scoring_run(settings, data, out_target, model, as_of, explained=False, keep_features=True)
+    dataset, served, cutoff = run.dataset, run.model, run.cutoff
+    skipped: list[str] = []
+    with step("Estimating offer effects and choosing offers"):
+        winback_list = make_list(
+            dataset,
+            served,
+            run.scores,
+            run.features,
+            cutoff,
+            settings.policy,
+            budget=budget,
+            lapsed_after_days=settings.segments.churned_after_days,
+            on_skip=skipped.append,
+            reasons=settings.scoring.reasons,
+        )
+    for reason in skipped:
+        out.print(f"  offer effects assumed from the catalog: {reason}")
+    target, name = target_and_table(out_target, table, "winback_list")
+    page = summary or (
+        Path(out_target).with_suffix(".summary.html")
+        if not is_database_url(out_target)
+        else Path(f"winback_list_{cutoff:%Y%m%d}.summary.html")
+    )
+    # The list and its page are published together: a failed or killed run leaves the old pair.
+    where = publish_list(winback_list, target, page, table=name)
+    for line in summary_lines(winback_list):
+        out.print(line)
+    out.print(f"Wrote {len(winback_list.frame):,} rows to {where}")
+    out.print(f"Summary page: {page}")
+
+
+@command(app, "evaluate")
+def evaluate_cmd(
+    list_file: Annotated[Path, typer.Option("--list", help="A list written by `winback list`.")],
+    data: DataOptions,
+) -> None:
+    """After the horizon: realised lift of treated vs control, margin saved, calibration.
+
+    Run once a horizon has passed since the list's date, on data that includes it. Compares
+    the churn of treated and control customers (lift with a 95% confidence interval), the margin
+    saved, and predicted against realised churn; the figures are recorded as an MLflow run.
+    """
+    import mlflow
+    import pandas as pd
+
+    from winback.cli.project import load, settings_for, tracking_settings
+    from winback.common import WinbackError
+    from winback.serving.evaluate import evaluate_list
+    from winback.settings import project_root
+    from winback.training.tracking import configure
+
+    settings = settings_for(data)
+    if not list_file.is_file():
+        raise WinbackError(
+            f"list file not found: {list_file}; pass a list written by `winback list --out`"
+        )
+    frame = pd.read_parquet(list_file) if list_file.suffix == ".parquet" else pd.read_csv(list_file)
+    dataset = load(settings, data, None)
+    result = evaluate_list(dataset, frame, settings.labels)
+    for line in result.lines():
+        out.print(line)
+    configure(tracking_settings(settings), project_root(settings))
+    with mlflow.start_run(run_name=f"evaluate list as of {result.as_of:%Y-%m-%d}") as run:
+        mlflow.set_tags({"winback.kind": "list_evaluation", "list": str(list_file)})
+        mlflow.log_metrics({f"list.{k}": float(v) for k, v in result.figures.items()})
+    out.print(f"MLflow run {run.info.run_id}")
+
+
+@command(app, "drift")
+def drift_cmd(
+    data: DataOptions,
+    as_of: AsOfOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Compare today's customers with the training data (PSI per feature and for the scores).
+
+    Scores everyone as `score` does and compares each model input and prediction with the
+    profile saved with the model: population stability index, `[drift] warn_psi` and
+    `alert_psi` as thresholds. The report is recorded as an MLflow run. Retrain when major
+    shifts appear.
+    """
+    import mlflow
+
+    from winback.cli.project import settings_for
+    from winback.cli.scoring import drift, scoring_run
+    from winback.common import WinbackError
+    from winback.serving.drift import log_drift
+
+    settings = settings_for(data)
+    scored = scoring_run(settings, data, None, model, as_of, explained=False)
+    served, cutoff = scored.model, scored.cutoff
+    report = drift(served, scored.scores, scored.features, settings)
+    if report is None:
+        raise WinbackError(
+            f"nothing to compare: model {served.name} version {served.version} carries no "
+            "training profile (retrain it with this version of winback), or no customers"
+        )
+    counts = report.counts
+    out.print(
+        f"PSI of {len(report.table)} inputs and outputs against training: "
+        f"{counts['ok']} stable, {counts['warn']} moderate shift, {counts['alert']} major shift"
+    )
+    for line in report.warnings():
+        out.print(f"  {line}")
+    with mlflow.start_run(run_name=f"drift as of {cutoff:%Y-%m-%d}") as run:
+        mlflow.set_tags({"winback.kind": "drift", "model_version": served.version})
+        log_drift(report, cutoff)
+    out.print(f"MLflow run {run.info.run_id}")
+
+
+@command(app, "serve")
+def serve_cmd(
+    data: Sources,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    model: ModelOpt = None,
+) -> None:
+    """Serve scores, reasons and win-back lists over HTTP (OpenAPI docs at /docs).
+
+    Endpoints: `GET /health`, `GET /model`, and with a bearer token (`WINBACK_API_TOKEN`)
+    `POST /scores`, `/score-features`, `/list` and `/reload` (reloads the model, e.g. a new
+    champion). The data is read from the config's sources when the server starts.
+    """
+    import uvicorn
+
+    from winback.cli.project import settings_for, tracking_settings
+    from winback.features import load_dataset
+    from winback.serving.api import configured_token, create_app
+    from winback.settings import project_root
+    from winback.training.tracking import configure
+
+    settings = settings_for(data)
+    configure(tracking_settings(settings), project_root(settings))
+    if configured_token() is None:
+        warning(
+            "WINBACK_API_TOKEN is not set: customer endpoints will refuse every request. "
+            "Set it, e.g. export WINBACK_API_TOKEN=$(openssl rand -hex 32)"
+        )
+    application = create_app(
+        lambda: load_dataset(settings.data, engine=settings.engine),
+        model_uri=model or settings.scoring.model_uri,
+        settings=settings,
+    )
+    uvicorn.run(application, host=host or settings.api.host, port=port or settings.api.port)
+
+
+__all__ = ["app"]
