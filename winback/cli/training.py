@@ -76,6 +76,9 @@ def train_cmd(
         out.print(f"spend objective: {choices['spend_objective']} (lowest deviance on validation)")
     if "month_levels" in choices:
         out.print(f"month levels: {choices['month_levels']}")
+    if str(choices.get("bgnbd_baseline", "")).startswith("skipped"):
+        # Training went on without it; say so where the comparison table is read.
+        out.print(f"BG/NBD baseline {choices['bgnbd_baseline']}")
     if run.result.bundle.periods is not None:
         methods = run.result.bundle.periods.methods
         out.print("value per period: " + ", ".join(f"{k} {m}" for k, m in methods.items()))
