@@ -13,10 +13,11 @@ saved). CRM margin already pays the offer costs the campaigns table records, so 
 is net of them; the list's own expected offer cost is shown beside it, not subtracted again.
 
 There is nothing to measure before the horizon has passed (:class:`HorizonNotPassedError`) or
-when the campaigns table records none of the list's offers sent to its customers (same customer,
-same offer, within the horizon: :class:`ListNotSentError`): a list that was never sent saves
-nothing, and comparing its "treated" with its control would measure only chance. Other offers
-the customers received do not make the list sent.
+when the campaigns table records the list's offers sent to its treated customers (same customer,
+same offer, within the horizon) no more often than to its control customers
+(:class:`ListNotSentError`): a list that was never sent saves nothing, and comparing its "treated"
+with its control would measure only chance. Other offers the customers received do not make the
+list sent.
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ def _interval(low: float, high: float, form: str = "{:+,.2f}") -> str:
 def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) -> ListEvaluation:
     """Outcomes of the list in ``frame`` (the win-back list file, with its ``as_of`` column).
 
-    Refused before the horizon has passed in the data, and when the campaigns table records no
-    offer sent to the list's treated customers over the horizon.
+    Refused before the horizon has passed in the data, and when the campaigns table records the
+    list's offers sent to its treated customers no more often than to its control customers.
     """
     missing = {"customer_id", "offer", "control", "churn_probability", "offer_cost", "as_of"} - set(
         frame.columns
@@ -111,7 +112,8 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
     contacts = _contacts(dataset, as_of, closes)
     ids = frame["customer_id"].astype(str)
     listed = pd.MultiIndex.from_arrays([ids, frame["offer"].astype(str)])
-    sent = listed[~control].isin(pd.MultiIndex.from_frame(contacts[["customer_id", "offer"]]))
+    recorded = pd.MultiIndex.from_frame(contacts[["customer_id", "offer"]])
+    sent = listed[~control].isin(recorded)
     contacted = set(contacts["customer_id"])
     if not sent.any():
         others = int(ids[~control].isin(contacted).sum())
@@ -123,6 +125,17 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
             + ": a list that was not sent has saved nothing. If it was sent, load its contacts "
             "into the campaigns table (customer_id, timestamp, offer as the list names it, "
             "treated, cost) and evaluate again"
+        )
+    # Offers of the same name reach some customers anyway (other campaigns): a list counts as
+    # sent only when they reached its treated customers more often than its control customers.
+    share_treated, share_control = sent.mean(), listed[control].isin(recorded).mean()
+    if share_treated <= share_control:
+        raise ListNotSentError(
+            f"the campaigns data records the list's offers sent to {int(sent.sum()):,} of its "
+            f"{sent.size:,} treated customers ({share_treated:.0%}), no more often than to its "
+            f"control customers ({share_control:.0%}) from {as_of:%Y-%m-%d} to {closes:%Y-%m-%d}: "
+            "a list that was not sent has saved nothing. If it was sent, load its contacts into "
+            "the campaigns table and evaluate again"
         )
     keys = pd.DataFrame({"customer_id": frame["customer_id"].to_numpy(), "as_of": as_of})
     outcome = build_labels(dataset, keys, labels, end)

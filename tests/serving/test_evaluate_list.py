@@ -115,6 +115,17 @@ def test_a_list_that_was_never_sent_says_so_instead_of_a_margin(small_world) -> 
         evaluate_list(load_dataset(frames=no_campaigns), frame, LABELS)
 
 
+def test_offers_that_reached_the_control_as_often_mean_not_sent(dataset, small_world) -> None:
+    """Offers of its names reached both groups alike (someone else's campaign), not this list."""
+    frame = _sent_campaign(small_world, "2024-07-30")
+    contacted = frame[~frame["control"]].reset_index(drop=True)
+    mixed = contacted.assign(control=contacted.index % 4 == 0)
+    with pytest.raises(ListNotSentError, match=r"no more often than to its control customers"):
+        evaluate_list(dataset, mixed, LABELS)
+    # The campaign as it was run (its control not contacted) is evaluated.
+    assert evaluate_list(dataset, frame, LABELS).figures["sent"] > 0
+
+
 def test_a_list_whose_horizon_has_not_passed_is_refused(dataset, small_world) -> None:
     frame = campaign_as_list(small_world, "2024-10-29")
     with pytest.raises(HorizonNotPassedError, match="evaluate it after that"):
