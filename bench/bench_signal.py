@@ -128,6 +128,7 @@ def study(claims: Claims, customers: int, seed: int) -> None:
     monthly = LabelSettings(horizon_days=30, periods=3)
     snaps = build_snapshots(dataset, labels=monthly, snapshots=SNAPSHOTS)
     periods = train_models(snaps, dataset, monthly, PERIODS)
+    assert periods.bundle.periods is not None  # a horizon of several periods was asked for
     methods = periods.bundle.periods.methods
     claims.check(
         f"seed {seed}: two years of monthly horizons learn every period directly",
