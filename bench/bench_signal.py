@@ -16,6 +16,10 @@ Each claim prints its measured value, the threshold and PASS or FAIL; the script
 claim fails. Until 2026-12-05 these were one-seed tests (tests/training/test_signal.py and
 test_periods.py) costing about three minutes of every CI run; the suite now keeps small, fast
 versions of each, on the session's one trained model.
+
+Measured 2026-12-05 (seeds 11, 1, 2): 15 of 15 claims hold; churn ROC AUC 0.918-0.932 against
+0.959-0.964 for the reference, engagement drops 0.022-0.027, period Spearman 0.60-0.65; 404 s of
+CPU (34 minutes of wall time on a shared 2-core machine running other work).
 """
 
 from __future__ import annotations
