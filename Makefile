@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_scoring.py
 	$(BIN)/python bench/bench_uplift.py
+	$(BIN)/python bench/bench_signal.py
 
 # The real-data benchmark every modelling change is judged by (bench/real/bench_real.py): CDNOW
 # fetched from the lifetimes wheel on PyPI; a subscription log when BENCH_REAL_SUBSCRIPTION names

@@ -19,14 +19,12 @@ import pytest
 from typer.testing import CliRunner
 
 import winback.serving.scoring as scoring_module
+from tests.conftest import Trained
 from winback.cli import app as cli_app
 from winback.features import (
     Dataset,
     DataSettings,
-    LabelSettings,
-    SnapshotSettings,
     SourceSettings,
-    build_snapshots,
     load_dataset,
 )
 from winback.features.snapshots import data_end
@@ -36,7 +34,6 @@ from winback.serving.scoring import score, score_columns
 from winback.serving.settings import ApiSettings
 from winback.settings import Settings
 from winback.training.bundle import BUNDLE_FILE, ModelBundle
-from winback.training.pipeline import TrainingSettings, train_models
 
 # Starlette 1.x announces its move from httpx to httpx2 when the test client is imported; the
 # client works with httpx, which the dev extra installs.
@@ -45,7 +42,6 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 TABLES = ("transactions", "events", "customers", "campaigns")
-FAST = TrainingSettings(n_estimators=150, learning_rate=0.1, n_jobs=1, bgnbd_baseline=False)
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LIMITS = ApiSettings(max_body_bytes=20_000, max_rows=50)
@@ -62,14 +58,9 @@ def load(small_world):
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(load, tmp_path_factory) -> Path:
-    dataset = load()
-    labels = LabelSettings(horizon_days=90)
-    snaps = build_snapshots(
-        dataset, labels=labels, snapshots=SnapshotSettings(min_history_days=120), as_of="2024-08-01"
-    )
-    bundle = train_models(snaps, dataset, labels, FAST).bundle
-    return bundle.save(tmp_path_factory.mktemp("model") / "champion")
+def bundle_dir(small_trained: Trained, tmp_path_factory) -> Path:
+    """The session's model saved as the champion the app serves."""
+    return small_trained.result.bundle.save(tmp_path_factory.mktemp("model") / "champion")
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from winback.features import (
-    FeatureSettings,
-    LabelSettings,
-    SnapshotSettings,
-    build_snapshots,
-    load_dataset,
-)
+from tests.conftest import Trained
+from winback.features import FeatureSettings
 from winback.features.builder import FeaturePlan
 from winback.features.definitions import FAMILIES
 from winback.serving.reasons import (
@@ -34,35 +29,22 @@ from winback.serving.reasons import (
     reasons_text,
     sentence,
 )
-from winback.synthetic import SyntheticWorld
 from winback.training.bundle import ModelBundle
 from winback.training.models import ChurnModel, CountModel, SpendModel
-from winback.training.pipeline import TrainingSettings, train_models
 
-LABELS = LabelSettings(horizon_days=90)
-FAST = TrainingSettings(
-    n_estimators=150,
-    learning_rate=0.1,
-    n_jobs=1,
-    bgnbd_baseline=False,
-    spend_objective="tweedie",
-    calibration="platt",
-)
-TABLES = ("transactions", "events", "customers", "campaigns")
 # Leaks of the machinery into a sentence: template fields, SQL windows, raw floats, null words.
 LEAKS = re.compile(r"(?i:\bnan\b|\binf\b)|\bNone\b|as_of|[\[\]{}]|\.\d{5,}|\de[-+]\d")
 
 
 @pytest.fixture(scope="module")
-def trained(small_world: SyntheticWorld) -> tuple[ModelBundle, pd.DataFrame, pd.DataFrame]:
-    """A real bundle (with BG/NBD inputs), its dictionary, and the snapshot rows it learned from."""
-    dataset = load_dataset(frames={t: getattr(small_world, t) for t in TABLES})
-    snaps = build_snapshots(
-        dataset, labels=LABELS, snapshots=SnapshotSettings(min_history_days=120, max_cutoffs=8)
-    )
-    bundle = train_models(snaps, dataset, LABELS, FAST).bundle
+def trained(small_trained: Trained) -> tuple[ModelBundle, pd.DataFrame, pd.DataFrame]:
+    """The session's bundle (with BG/NBD inputs), its dictionary, and its latest 8 cutoffs' rows."""
+    bundle = small_trained.result.bundle
     assert bundle.btyd is not None  # the BG/NBD family must be covered too
-    return bundle, bundle.dictionary(FeatureSettings()), snaps.frame
+    frame = small_trained.snapshots.frame
+    latest = sorted(frame["as_of"].unique())[-8:]
+    rows = frame[frame["as_of"].isin(latest)].reset_index(drop=True)
+    return bundle, bundle.dictionary(FeatureSettings()), rows
 
 
 @pytest.fixture(scope="module")

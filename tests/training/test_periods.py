@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from winback.features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
+from winback.synthetic import simulate
 from winback.training.bundle import ModelBundle
 from winback.training.metrics import regression_metrics
 from winback.training.periods import BTYD_DECAY, DIRECT, RETENTION_DECAY, value_columns
@@ -84,11 +87,20 @@ def test_without_bgnbd_the_extrapolation_compounds_the_chance_of_staying_active(
     )
 
 
-def test_a_long_enough_history_learns_every_period_directly(dataset, tmp_path) -> None:
-    """Monthly horizons over two years leave room to learn three periods, each judged on its own."""
+def test_a_long_enough_history_learns_every_period_directly(tmp_path) -> None:
+    """Monthly horizons over two years leave room to learn three periods, each judged on its own.
+
+    A world of 1,000 customers and no BG/NBD inputs keep this fast; bench/bench_signal.py makes
+    the same claims on 3,000 customers with BG/NBD inputs, over several seeds.
+    """
+    world = simulate(1000, datetime(2023, 1, 1), datetime(2025, 1, 1), seed=11)
+    dataset = load_dataset(frames={t: getattr(world, t) for t in TABLES})
     labels = LabelSettings(horizon_days=30, periods=3)
     snaps = build_snapshots(dataset, labels=labels, snapshots=SNAPSHOTS)
-    result = train_models(snaps, dataset, labels, FAST)
+    settings = FAST.model_copy(
+        update={"n_estimators": 100, "btyd_features": False, "spend_objective": "tweedie"}
+    )
+    result = train_models(snaps, dataset, labels, settings)
     periods = result.bundle.periods
     assert periods.methods == {1: DIRECT, 2: DIRECT, 3: DIRECT}
     # Each period's test cutoff is the latest whose window is observed, and its train labels
@@ -96,6 +108,7 @@ def test_a_long_enough_history_learns_every_period_directly(dataset, tmp_path) -
     split3 = periods.splits[3]
     assert split3.label_days == 90
     assert split3.train[-1] + pd.Timedelta(days=90) <= split3.validation[0]
+    # Measured on seeds 11, 1 and 2: 0.61 to 0.66 for every period.
     for k in (1, 2, 3):
         assert result.metrics[f"test.ours.period_{k}.spearman"] > 0.3
     # The bundle keeps every period model across save and load.

@@ -9,35 +9,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from winback.features import LabelSettings, SnapshotSettings, build_snapshots, load_dataset
+from tests.conftest import FAST, LABELS, SNAPSHOTS, TABLES, Trained
+from winback.features import Dataset, Snapshots, build_snapshots, load_dataset
 from winback.training.bundle import ModelBundle
 from winback.training.pipeline import (
     CALENDAR_INPUTS,
     HEADLINE,
     SPEND_OBJECTIVES,
     TrainingSettings,
+    TrainResult,
     _params,
     train_models,
 )
 
-LABELS = LabelSettings(horizon_days=90)
-FAST = TrainingSettings(n_estimators=150, learning_rate=0.1, n_jobs=1, bgnbd_baseline=False)
-TABLES = ("transactions", "events", "customers", "campaigns")
+
+@pytest.fixture(scope="module")
+def world(small_trained: Trained) -> tuple[Dataset, Snapshots]:
+    return small_trained.dataset, small_trained.snapshots
 
 
 @pytest.fixture(scope="module")
-def world(small_world):
-    dataset = load_dataset(frames={t: getattr(small_world, t) for t in TABLES})
-    snaps = build_snapshots(
-        dataset, labels=LABELS, snapshots=SnapshotSettings(min_history_days=120)
-    )
-    return dataset, snaps
-
-
-@pytest.fixture(scope="module")
-def result(world):
-    dataset, snaps = world
-    return train_models(snaps, dataset, LABELS, FAST)
+def result(small_trained: Trained) -> TrainResult:
+    return small_trained.result
 
 
 def test_splits_keep_label_windows_apart(result) -> None:
@@ -153,13 +146,11 @@ def test_a_signal_planted_after_the_training_as_of_cannot_be_used(small_world) -
     frames = {t: getattr(small_world, t) for t in TABLES}
     clean = build_snapshots(
         load_dataset(frames=frames), labels=LABELS,
-        snapshots=SnapshotSettings(min_history_days=120), as_of=as_of,
+        snapshots=SNAPSHOTS, as_of=as_of,
     )  # fmt: skip
     frames["events"] = pd.concat([frames["events"], planted], ignore_index=True)
     dataset = load_dataset(frames=frames)
-    snaps = build_snapshots(
-        dataset, labels=LABELS, snapshots=SnapshotSettings(min_history_days=120), as_of=as_of
-    )
+    snaps = build_snapshots(dataset, labels=LABELS, snapshots=SNAPSHOTS, as_of=as_of)
     assert not any("planted" in c for c in snaps.plan.columns)
     assert snaps.frame["as_of"].max() + timedelta(days=LABELS.horizon_days) <= as_of.tz_localize(
         None

@@ -9,21 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from winback.features import (
-    FeatureSettings,
-    LabelSettings,
-    SnapshotSettings,
-    build_segments,
-    build_snapshots,
-    load_dataset,
-)
-from winback.training.pipeline import HEADLINE, TrainingSettings, train_models
+from tests.conftest import Trained
+from winback.features import FeatureSettings, build_segments
+from winback.training.pipeline import HEADLINE
 from winback.training.plots import decile_plot, gains_plot, reliability_plot, roc_pr_plot
 from winback.training.report import SECTIONS, write_report
 
-LABELS = LabelSettings(horizon_days=90)
-FAST = TrainingSettings(n_estimators=150, learning_rate=0.1, n_jobs=1, bgnbd_baseline=False)
-TABLES = ("transactions", "events", "customers", "campaigns")
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -76,12 +67,8 @@ def _parse(path: Path) -> tuple[str, _Page]:
 
 
 @pytest.fixture(scope="module")
-def trained(small_world):
-    dataset = load_dataset(frames={t: getattr(small_world, t) for t in TABLES})
-    snaps = build_snapshots(
-        dataset, labels=LABELS, snapshots=SnapshotSettings(min_history_days=120)
-    )
-    result = train_models(snaps, dataset, LABELS, FAST)
+def trained(small_trained: Trained):
+    dataset, snaps, result = small_trained.dataset, small_trained.snapshots, small_trained.result
     test = snaps.frame[snaps.frame["as_of"].isin(result.test_predictions["as_of"].unique())]
     segments = build_segments(dataset, test)
     dictionary = result.bundle.dictionary(FeatureSettings())

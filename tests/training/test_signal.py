@@ -1,35 +1,20 @@
-"""The models find the signal the synthetic world holds, and engagement trends add to RFM."""
+"""The models find the signal the synthetic world holds, and engagement trends add to RFM.
+
+These are one-seed checks on the session's small model. The study behind them (the full pipeline
+at its measured settings, with and without engagement, over several seeds) is
+``bench/bench_signal.py``, run by ``make bench``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
-import pytest
 
-from winback.features import (
-    LabelSettings,
-    Snapshots,
-    SnapshotSettings,
-    build_snapshots,
-    load_dataset,
-)
+from tests.conftest import FAST, LABELS, Trained
 from winback.training.metrics import classification_metrics
-from winback.training.pipeline import TrainingSettings, train_models
-
-LABELS = LabelSettings(horizon_days=90)
-SETTINGS = TrainingSettings(n_estimators=300, learning_rate=0.05, n_jobs=1, bgnbd_baseline=False)
-TABLES = ("transactions", "events", "customers", "campaigns")
-
-
-@pytest.fixture(scope="module")
-def trained(small_world):
-    dataset = load_dataset(frames={t: getattr(small_world, t) for t in TABLES})
-    snaps = build_snapshots(
-        dataset, labels=LABELS, snapshots=SnapshotSettings(min_history_days=120)
-    )
-    return dataset, snaps, train_models(snaps, dataset, LABELS, SETTINGS)
+from winback.training.models import ChurnModel
+from winback.training.pipeline import _data, _params
+from winback.training.splits import split_frame
 
 
 def _oracle(ground_truth: pd.DataFrame, rows: pd.DataFrame, cutoff: pd.Timestamp) -> np.ndarray:
@@ -48,9 +33,9 @@ def _oracle(ground_truth: pd.DataFrame, rows: pd.DataFrame, cutoff: pd.Timestamp
 
 
 def test_churn_model_comes_close_to_what_the_ground_truth_makes_achievable(
-    trained, small_world
+    small_trained: Trained, small_world
 ) -> None:
-    _, _, result = trained
+    result = small_trained.result
     test = result.test_predictions
     test = test[test["churned"].notna()].reset_index(drop=True)
     cutoff = pd.Timestamp(result.split.test[0], tz="UTC")
@@ -58,23 +43,35 @@ def test_churn_model_comes_close_to_what_the_ground_truth_makes_achievable(
         test["churned"].to_numpy(), _oracle(small_world.ground_truth, test, cutoff)
     )["roc_auc"]
     ours = classification_metrics(test["churned"].to_numpy(), test["churn_probability"])
-    # Measured: ours 0.93 against 0.96 for the latent-state reference.
+    # Measured at the bench's settings (300 trees at learning rate 0.05, bench/bench_signal.py):
+    # ours 0.93 against 0.96 for the latent-state reference.
     assert oracle > 0.9
     assert ours["roc_auc"] >= oracle - 0.07
 
 
-def test_removing_engagement_features_costs_auc(trained) -> None:
-    dataset, snaps, result = trained
-    engagement = [f.name for f in snaps.plan.features if f.source == "events"]
-    assert engagement
-    plan = replace(
-        snaps.plan, features=tuple(f for f in snaps.plan.features if f.source != "events")
+def _churn_auc(trained: Trained, columns: list[str]) -> float:
+    """Test ROC AUC of a churn model fitted on ``columns`` of the shared split's rows."""
+    train, valid, test = split_frame(trained.snapshots.frame, trained.result.split)
+    model = ChurnModel(**_params(FAST, columns)).fit(
+        *_data(train, "churned", columns), eval_set=_data(valid, "churned", columns)
     )
-    without = Snapshots(
-        snaps.frame.drop(columns=engagement), plan, snaps.cutoffs, snaps.observed_until,
-        snaps.label_columns,
-    )  # fmt: skip
-    ablated = train_models(without, dataset, LABELS, SETTINGS)
-    # Measured: 0.929 with engagement, 0.902 without.
-    drop = result.metrics["test.ours.active.roc_auc"] - ablated.metrics["test.ours.active.roc_auc"]
-    assert drop > 0.01
+    rows = test[test["churned"].notna()]
+    return classification_metrics(rows["churned"].to_numpy(), model.predict(rows[columns]))[
+        "roc_auc"
+    ]
+
+
+def test_removing_engagement_features_costs_auc(small_trained: Trained) -> None:
+    """The churn model alone, with and without the events' features, on the same split.
+
+    The whole pipeline (BG/NBD inputs, calibration) is ablated in bench/bench_signal.py:
+    measured 0.929 with engagement, 0.902 without, on this seed.
+    """
+    plan = small_trained.snapshots.plan
+    engagement = {f.name for f in plan.features if f.source == "events"}
+    assert engagement
+    columns = list(plan.columns)
+    without = [c for c in columns if c not in engagement]
+    assert len(without) < len(columns)
+    # Measured on seeds 11, 1 and 2: drops of 0.031, 0.020 and 0.021.
+    assert _churn_auc(small_trained, columns) - _churn_auc(small_trained, without) > 0.01
