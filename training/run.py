@@ -154,7 +154,6 @@ def train_and_register(
     """
     rule = rule or PromotionRule()
     features, labels, tracking = settings.features, settings.labels, settings.tracking
-    uri = configure(tracking, root)
     with step(on_step, "snapshots") as done:
         snaps = build_snapshots(
             dataset, features=features, labels=labels, snapshots=settings.snapshots, as_of=as_of
@@ -163,6 +162,8 @@ def train_and_register(
             f"{len(snaps.frame):,} rows at {len(snaps.cutoffs)} cutoffs "
             f"{snaps.cutoffs[0]:%Y-%m-%d} … {snaps.cutoffs[-1]:%Y-%m-%d}"
         )
+    # The store is opened only once the data is known to train: a refusal leaves no mlruns/.
+    uri = configure(tracking, root)
     with mlflow.start_run(run_name=f"train as of {snaps.observed_until:%Y-%m-%d}") as run:
         log_settings(dict(settings_document or {}))
         fingerprint = dataset.fingerprint()

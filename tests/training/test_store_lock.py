@@ -7,8 +7,8 @@ migration expected to match one row``) and one command dies with a traceback.
 from __future__ import annotations
 
 import multiprocessing as mp
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,10 +17,9 @@ from winback.training.settings import TrackingSettings
 from winback.training.tracking import configure, open_experiment
 
 
-def _configure_at(root: Path, start: float, results: mp.Queue) -> None:  # type: ignore[type-arg]
-    # Both children wait for the same instant, so both find the store missing.
-    while time.time() < start:
-        time.sleep(0.001)
+def _configure_at(root: Path, ready: Any, results: mp.Queue) -> None:  # type: ignore[type-arg]
+    # Both children wait for each other once imported, so both find the store missing.
+    ready.wait(timeout=120)
     try:
         configure(TrackingSettings(), root)
         results.put("ok")
@@ -29,18 +28,20 @@ def _configure_at(root: Path, start: float, results: mp.Queue) -> None:  # type:
 
 
 def test_two_processes_configure_a_fresh_store_at_once(tmp_path: Path) -> None:
-    # fork: the children inherit the imported MLflow instead of paying for it again.
-    ctx = mp.get_context("fork")
+    # spawn, not fork: a forked copy of a test worker inherits its threads' held locks (logging,
+    # MLflow) and can die before it reports.
+    ctx = mp.get_context("spawn")
     results = ctx.Queue()
-    start = time.time() + 0.5
+    ready = ctx.Barrier(2)
     children = [
-        ctx.Process(target=_configure_at, args=(tmp_path, start, results)) for _ in range(2)
+        ctx.Process(target=_configure_at, args=(tmp_path, ready, results)) for _ in range(2)
     ]
     for child in children:
         child.start()
+    outcomes = [results.get(timeout=180) for _ in children]
     for child in children:
-        child.join()
-    assert [results.get(timeout=5) for _ in children] == ["ok", "ok"]
+        child.join(timeout=60)
+    assert outcomes == ["ok", "ok"]
     assert [c.exitcode for c in children] == [0, 0]
     opened = open_experiment(TrackingSettings(), tmp_path)
     assert opened is not None
