@@ -69,23 +69,6 @@ class Claims:
         print(f"{'PASS' if ok else 'FAIL'}  {claim}: {measured} (needs {needs})", flush=True)
 
 
-def oracle_churn(
-    ground_truth: pd.DataFrame, rows: pd.DataFrame, cutoff: pd.Timestamp
-) -> np.ndarray:
-    """P(no order in the horizon) from the generator's latent state at the cutoff.
-
-    A customer who has dropped out orders no more; one still alive orders at rate λ until
-    dropping out at hazard μ, so P(no order in h days) = μ/(λ+μ)·(1 − e^{−(λ+μ)h}) + e^{−(λ+μ)h}.
-    Seasonality and offers are ignored, so this is a strong reference, not a hard ceiling.
-    """
-    truth = rows[["customer_id"]].merge(ground_truth, on="customer_id", how="left")
-    dropped = truth["dropout_date"].notna() & (truth["dropout_date"] <= cutoff)
-    rate = truth["purchase_rate"].to_numpy() + truth["dropout_hazard"].to_numpy()
-    stay = np.exp(-rate * LABELS.horizon_days)
-    alive = truth["dropout_hazard"].to_numpy() / rate * (1 - stay) + stay
-    return np.where(dropped, 1.0, alive)
-
-
 def study(claims: Claims, customers: int, seed: int) -> None:
     world = simulate(customers, START, END, seed=seed)
     dataset = load_dataset(frames={t: getattr(world, t) for t in TABLES})
@@ -96,7 +79,9 @@ def study(claims: Claims, customers: int, seed: int) -> None:
     test = test[test["churned"].notna()].reset_index(drop=True)
     cutoff = pd.Timestamp(result.split.test[0], tz="UTC")
     churned = test["churned"].to_numpy()
-    oracle = classification_metrics(churned, oracle_churn(world.ground_truth, test, cutoff))
+    oracle = classification_metrics(
+        churned, world.no_order_probability(test["customer_id"], cutoff, LABELS.horizon_days)
+    )
     ours = classification_metrics(churned, test["churn_probability"].to_numpy())
     claims.check(
         f"seed {seed}: the latent-state reference separates churners",

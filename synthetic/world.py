@@ -165,6 +165,25 @@ class SyntheticWorld:
     campaigns: pd.DataFrame
     ground_truth: pd.DataFrame
 
+    def no_order_probability(
+        self, customer_ids: pd.Series, cutoff: pd.Timestamp, horizon_days: int
+    ) -> np.ndarray:
+        """P(no order in the horizon) from each customer's latent state at the cutoff.
+
+        A customer who has dropped out orders no more; one still alive orders at rate λ until
+        dropping out at hazard μ, so P(no order in h days) = μ/(λ+μ)·(1 − e^{−(λ+μ)h}) +
+        e^{−(λ+μ)h}. Seasonality and offers are ignored: a strong reference for churn models,
+        not a hard ceiling.
+        """
+        truth = customer_ids.to_frame("customer_id").merge(
+            self.ground_truth, on="customer_id", how="left"
+        )
+        dropped = truth["dropout_date"].notna() & (truth["dropout_date"] <= cutoff)
+        rate = truth["purchase_rate"].to_numpy() + truth["dropout_hazard"].to_numpy()
+        stay = np.exp(-rate * horizon_days)
+        alive = truth["dropout_hazard"].to_numpy() / rate * (1 - stay) + stay
+        return np.where(dropped, 1.0, alive)
+
 
 def _utc(value: date | datetime | str, name: str) -> datetime:
     """A date, datetime or ISO string as an aware UTC datetime (naive means UTC)."""
