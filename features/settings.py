@@ -211,12 +211,18 @@ class SegmentSettings(_Frozen):
     loyal_min_tenure_days: int = Field(default=180, ge=0)
 
 
+#: The minimum history ``auto`` asks for where the data allow it.
+AUTO_MIN_HISTORY_DAYS = 180
+
+
 class SnapshotSettings(_Frozen):
     """The calendar of training cutoffs."""
 
     frequency: Literal["week", "month", "quarter"] = "month"
     #: The first cutoff is at least this long after the first record, so features have history.
-    min_history_days: int = Field(default=180, ge=0)
+    #: ``auto``: 180 days, shortened (to no less than one horizon) where the history is too short
+    #: to leave two horizons after it (snapshots.min_history).
+    min_history_days: int | Literal["auto"] = Field(default="auto")
     #: Keep at most this many cutoffs (the most recent ones); 0 keeps all.
     max_cutoffs: int = Field(default=0, ge=0)
 

@@ -18,7 +18,12 @@ from winback.common.timestamps import local_calendar
 from winback.features.builder import FeaturePlan, build_features, plan_features
 from winback.features.dataset import Dataset
 from winback.features.labels import build_labels
-from winback.features.settings import FeatureSettings, LabelSettings, SnapshotSettings
+from winback.features.settings import (
+    AUTO_MIN_HISTORY_DAYS,
+    FeatureSettings,
+    LabelSettings,
+    SnapshotSettings,
+)
 
 _FREQ = {"week": "W-MON", "month": "MS", "quarter": "QS"}
 
@@ -46,6 +51,19 @@ def data_end(dataset: Dataset) -> datetime:
     return end
 
 
+def min_history(settings: SnapshotSettings, history_days: int, horizon_days: int) -> int:
+    """Days of history before the first cutoff: the setting, or what ``auto`` makes of it.
+
+    ``auto`` keeps 180 days where the history leaves two horizons after them, and otherwise
+    shortens to leave them (never below one horizon): one cohort's 39 weeks with a 13-week
+    horizon start cutoffs after 13 weeks rather than refusing to train.
+    """
+    if settings.min_history_days != "auto":
+        return settings.min_history_days
+    room = history_days - 2 * horizon_days
+    return min(AUTO_MIN_HISTORY_DAYS, max(horizon_days, room))
+
+
 def snapshot_calendar(
     first: datetime,
     end: datetime,
@@ -57,12 +75,13 @@ def snapshot_calendar(
 
     Cutoffs are period starts at midnight in ``zone``; all moments are naive UTC.
     """
-    start = first + timedelta(days=settings.min_history_days)
+    history = min_history(settings, (end - first).days, labels.horizon_days)
+    start = first + timedelta(days=history)
     last = end - timedelta(days=labels.horizon_days)
     if last < start:
         raise NotEnoughHistoryError(
             f"the data runs from {first:%Y-%m-%d} to {end:%Y-%m-%d}: too short for "
-            f"{settings.min_history_days} days of history plus a {labels.horizon_days}-day "
+            f"{history} days of history plus a {labels.horizon_days}-day "
             "label window. Lower [snapshots] min_history_days or [labels] horizon_days."
         )
     cutoffs = local_calendar(start, last, _FREQ[settings.frequency], zone)

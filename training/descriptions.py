@@ -89,7 +89,8 @@ def version_description(
         [
             f"**Data**: records before {observed_until:%Y-%m-%d}{digest}; horizon "
             f"{bundle.horizon_days} days; cutoffs for training {_dates(split.train)}, "
-            f"validation {_dates(split.validation)}, test {_dates(split.test)}."
+            f"validation {_dates(split.validation)}, test {_dates(split.test)}; "
+            f"{split.method()}."
         ],
         ["**Test figures**, every model on the same test rows:"] if table else [],
         table,

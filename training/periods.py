@@ -32,7 +32,13 @@ import pandas as pd
 
 from winback.training.btyd import BtydFeatures
 from winback.training.models import SpendModel
-from winback.training.splits import NotEnoughCutoffsError, TimeSplit, split_cutoffs, split_frame
+from winback.training.splits import (
+    NotEnoughCutoffsError,
+    TimeSplit,
+    split_customers,
+    split_cutoffs,
+    split_frame,
+)
 
 DIRECT, BTYD_DECAY, RETENTION_DECAY = "direct", "btyd_decay", "retention_decay"
 
@@ -133,8 +139,10 @@ def fit_period_models(
 
     Period 1 uses the main split (its window is the horizon). Period k > 1 needs
     ``min_train_cutoffs`` training cutoffs plus the validation and test cutoffs, all with the
-    k-th period observed and kept k·h days apart. Once a period cannot be learned, no later one
-    can either (it needs an even longer observed future), so the rest are extrapolated.
+    k-th period observed and kept k·h days apart; when the main split holds out customers, one
+    cutoff with the k-th period observed is enough (the same customers held out). Once a period
+    cannot be learned, no later one can either (it needs an even longer observed future), so
+    the rest are extrapolated.
     """
     models: dict[int, SpendModel] = {}
     methods: dict[int, str] = {}
@@ -145,20 +153,26 @@ def fit_period_models(
         if k == 1:
             split = main_split
         else:
-            observed = frame.loc[frame[label].notna(), "as_of"].unique()
+            observed = pd.to_datetime(frame.loc[frame[label].notna(), "as_of"].unique())
             try:
-                split = split_cutoffs(
-                    pd.to_datetime(observed).to_pydatetime(),
-                    k * horizon_days,
-                    validation=validation,
-                    test=test,
-                    min_train=min_train_cutoffs,
-                )
+                if main_split.by == "customers":
+                    split = split_customers(observed.to_pydatetime(), k * horizon_days)
+                else:
+                    split = split_cutoffs(
+                        observed.to_pydatetime(),
+                        k * horizon_days,
+                        validation=validation,
+                        test=test,
+                        min_train=min_train_cutoffs,
+                    )
             except NotEnoughCutoffsError:
                 methods |= dict.fromkeys(range(k, periods + 1), extrapolate)
                 break
         train, valid, _ = split_frame(frame, split)
         train, valid = train[train[label].notna()], valid[valid[label].notna()]
+        if train.empty or valid.empty:  # a tiny base: no held-out customer saw the period
+            methods |= dict.fromkeys(range(k, periods + 1), extrapolate)
+            break
         models[k] = SpendModel(objective="tweedie", **params).fit(
             train[columns],
             train[label].clip(lower=0),

@@ -29,7 +29,13 @@ from winback.training.periods import fit_period_models
 from winback.training.progress import OnStep, step
 from winback.training.reference import ReferenceProfile
 from winback.training.settings import TrainingSettings
-from winback.training.splits import TimeSplit, split_cutoffs, split_frame
+from winback.training.splits import (
+    TimeSplit,
+    choose_split,
+    split_customers,
+    split_cutoffs,
+    split_frame,
+)
 from winback.training.tuning import TuningResult, tune_churn
 
 _log = logging.getLogger(__name__)
@@ -405,13 +411,8 @@ def train_models(
     the evaluation are reported to ``on_step`` as they finish.
     """
     settings = settings or TrainingSettings()
-    split = split_cutoffs(
-        snapshots.cutoffs,
-        labels.horizon_days,
-        validation=settings.validation_cutoffs,
-        test=settings.test_cutoffs,
-    )
-    choices: dict[str, Any] = {}
+    split = _split(snapshots, labels, settings)
+    choices: dict[str, Any] = {"split": split.method()}
     with step(on_step, "BG/NBD inputs") as done:
         btyd = _fit_btyd(snapshots, split, labels.horizon_days, settings, choices)
         done.detail = choices["btyd_features"]
@@ -491,6 +492,17 @@ def train_models(
     return TrainResult(bundle, split, metrics, scores, method, tuning, table, choices)
 
 
+def _split(snapshots: Snapshots, labels: LabelSettings, settings: TrainingSettings) -> TimeSplit:
+    """The split the settings ask for: in time, by customer, or (``auto``) time where it fits."""
+    cutoffs, days = snapshots.cutoffs, labels.horizon_days
+    if settings.split == "customers":
+        return split_customers(cutoffs, days)
+    sizes = {"validation": settings.validation_cutoffs, "test": settings.test_cutoffs}
+    if settings.split == "time":
+        return split_cutoffs(cutoffs, days, **sizes)
+    return choose_split(cutoffs, days, **sizes)
+
+
 def reference_profile(
     bundle: ModelBundle, train: pd.DataFrame, max_rows: int = 200_000
 ) -> ReferenceProfile:
@@ -536,8 +548,8 @@ def _fit_btyd(
     if not settings.btyd_features or not BtydFeatures.available(snapshots.plan.columns):
         choices["btyd_features"] = "off"
         return None
-    as_of = pd.to_datetime(snapshots.frame["as_of"])
-    rows = snapshots.frame[as_of == pd.Timestamp(split.train[-1])]
+    train = split_frame(snapshots.frame, split)[0]
+    rows = train[pd.to_datetime(train["as_of"]) == pd.Timestamp(split.train[-1])]
     try:
         btyd = BtydFeatures.fit(rows, horizon_days)
     except ValueError as exc:

@@ -119,10 +119,10 @@ def _summary(result: TrainResult) -> str:
             f"Judged on {_number(metrics.get('test.rows', len(result.test_predictions)))} test "
             f"rows ({_number(metrics.get('test.rows_compared', math.nan))} scored by every "
             f"model, which the comparison uses). Labels look {split.label_days} days ahead; "
-            "the splits are cut so that no label window crosses into a later split."
+            f"{split.method()}."
         )
         + "</p>",
-        "<h3>Time split</h3>",
+        "<h3>Time split</h3>" if split.by == "time" else "<h3>Split by customer</h3>",
         _table(
             ["split", "cutoffs", "first", "last"],
             rows,

@@ -51,6 +51,7 @@ from winback.training.registry import (
     register,
 )
 from winback.training.report import write_report
+from winback.training.splits import split_frame
 from winback.training.tracking import (
     TrackingSettings,
     configure,
@@ -107,7 +108,7 @@ def _log_explanations(result: TrainResult, frame: pd.DataFrame, rows: int = 2000
 
     Returns the number of rows explained.
     """
-    test = frame[frame["as_of"].isin(pd.to_datetime(list(result.split.test)))]
+    test = split_frame(frame, result.split)[2]
     sample = result.bundle.model_inputs(test.sample(n=min(rows, len(test)), random_state=0))
     importance = global_importance(result.bundle.churn, sample)
     log_frame(importance, "explain/churn_importance.csv")
@@ -188,6 +189,7 @@ def train_and_register(
                 "split.train": f"{split.train[0]:%Y-%m-%d}..{split.train[-1]:%Y-%m-%d}",
                 "split.validation": ",".join(f"{c:%Y-%m-%d}" for c in split.validation),
                 "split.test": ",".join(f"{c:%Y-%m-%d}" for c in split.test),
+                "split.by": split.by,
                 "calibration": result.calibration_method,
                 **{f"choice.{k}": str(v) for k, v in result.choices.items() if isinstance(v, str)},
             }
@@ -204,9 +206,7 @@ def train_and_register(
         with step(on_step, "explanations") as done:
             explained = _log_explanations(result, snaps.frame)
             done.detail = f"SHAP summary and importance on {explained:,} test rows"
-        test = snaps.frame[
-            snaps.frame["as_of"].isin(pd.to_datetime(list(result.split.test)))
-        ].reset_index(drop=True)
+        test = split_frame(snaps.frame, result.split)[2]
         with step(on_step, "model report") as done:
             report = write_report(
                 result,

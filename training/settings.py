@@ -15,6 +15,9 @@ class TrainingSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    #: ``time``: validation and test are later cutoffs; ``customers``: held-out customers at
+    #: the same cutoffs (training.splits); ``auto``: time where the history allows it.
+    split: Literal["auto", "time", "customers"] = "auto"
     validation_cutoffs: int = Field(default=2, ge=1)
     test_cutoffs: int = Field(default=1, ge=1)
     learning_rate: float = Field(default=0.05, gt=0, le=1)

@@ -18,6 +18,7 @@ from winback.features import (
 from winback.features.snapshots import NotEnoughHistoryError
 
 LABELS = LabelSettings(horizon_days=60, periods=3)
+AUTO = SnapshotSettings()
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,19 @@ def test_calendar_starts_after_history_and_ends_one_horizon_before_the_end() -> 
     assert cutoffs[0] == datetime(2023, 5, 1)  # first month start after 2023-04-10
     assert cutoffs[-1] == datetime(2023, 11, 1)  # 2023-11-01 + 60 days <= 2024-01-01
     assert all(c.day == 1 for c in cutoffs)
+
+
+def test_auto_min_history_shortens_to_leave_two_horizons_on_a_short_history() -> None:
+    quarter = LabelSettings(horizon_days=91, periods=3)
+    # One cohort's 39 weeks (CDNOW's calibration): cutoffs from 13 weeks in, not a refusal.
+    cutoffs = snapshot_calendar(datetime(1997, 1, 1), datetime(1997, 10, 1), quarter, AUTO)
+    assert cutoffs == [datetime(1997, 5, 1), datetime(1997, 6, 1), datetime(1997, 7, 1)]
+    # Two years keep the full 180 days; a number is taken as given.
+    two_years = snapshot_calendar(datetime(2023, 1, 1), datetime(2025, 1, 1), quarter, AUTO)
+    assert two_years[0] == datetime(2023, 7, 1)
+    fixed = SnapshotSettings(min_history_days=180)
+    one = snapshot_calendar(datetime(1997, 1, 1), datetime(1997, 10, 1), quarter, fixed)
+    assert one == [datetime(1997, 7, 1)]
 
 
 def test_calendar_refuses_data_too_short_for_one_snapshot() -> None:
