@@ -189,6 +189,14 @@ class LabelSettings(_Frozen):
     #: A customer has "declined" when horizon spend fell by at least this share of the
     #: spend in the equally long window before T.
     decline_threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    #: Active at the cutoff (the retention question; else lapsed, the win-back question): the
+    #: last order within this multiple of the customer's own mean gap between orders, …
+    active_gap_multiple: float = Field(default=3.0, gt=0.0)
+    #: … but never less than this many days (``auto``: one horizon; also the allowance of a
+    #: customer with one order, who has no gap yet) …
+    active_min_days: int | Literal["auto"] = Field(default="auto")
+    #: … nor more than this.
+    active_max_days: int = Field(default=365, ge=1)
 
 
 class SegmentSettings(_Frozen):

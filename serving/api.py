@@ -525,6 +525,7 @@ class _Service:
         if "clv" not in predicted:
             predicted["clv"] = np.nan
         predicted["value_at_risk"] = predicted["churn_probability"] * predicted["clv"].clip(0)
+        predicted["population"] = bundle.population(frame)
         rows = _records(predicted)
         if k := self.config.scoring.reasons:
             reasons = reason_codes(bundle, frame, state.dictionary, k, state.latest.reference)

@@ -151,6 +151,9 @@ class ScoreRow(BaseModel):
     expected_spend: float
     clv: float | None
     value_at_risk: float | None
+    population: str | None = Field(
+        default=None, description="retention (active), winback (lapsed) or no_orders."
+    )
     lifecycle_stage: str | None
     value_segment: str | None
     rfm_segment: str | None
@@ -181,6 +184,7 @@ class Prediction(BaseModel):
     expected_spend: float
     clv: float | None
     value_at_risk: float | None
+    population: str | None = None
     reasons: list[ReasonOut]
 
 

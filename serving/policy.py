@@ -15,17 +15,18 @@ For each customer and each offer they are eligible for::
 - *expected discount*: a discount is paid on the orders the customer places anyway as well as on
   the saved ones: ``discount × average order value × P(ordering after the offer)``.
 
-Actions: ``retain`` for active customers; ``win_back`` for lapsed ones (no order for
-``lapsed_after_days``) still within ``recoverable_days``; customers who never ordered or lapsed
-longer ago get nothing. Customers sent an offer within ``suppression_days`` are left out. Each
-customer gets their best offer, and never one at a benefit of zero or less. Under a budget
-(contact cost plus expected discount) customers are taken by *return*, expected net benefit per
-unit of cost, highest first, while the money lasts: the greedy answer to a knapsack, which buys
+Actions: ``retain`` for active customers; ``win_back`` for lapsed ones (the scores' population
+``winback``, the model's activity rule; or, where ``lapsed_after_days`` is set or the scores have
+no population, no order for that many days) still within ``recoverable_days``; customers who never
+ordered or lapsed longer ago get nothing. Customers sent an offer within ``suppression_days`` are
+left out. Each customer gets their best offer, and never one at a benefit of zero or less. Under a
+budget (contact cost plus expected discount) customers are taken by *return*, expected net benefit
+per unit of cost, highest first, while the money lasts: the greedy answer to a knapsack, which buys
 more benefit with the same money than taking the biggest benefits first (a 20-euro offer worth 30
-loses to four 5-euro offers worth 10 each). Without a budget only the number of contacts is
-scarce, and customers are taken by expected net benefit. ``max_contacts`` caps either. Then a
-random ``control_share`` of the selected (seeded) is marked ``control``: they get no offer, so
-``winback evaluate`` can measure what the offers did.
+loses to four 5-euro offers worth 10 each). Without a budget only the number of contacts is scarce,
+and customers are taken by expected net benefit. ``max_contacts`` caps either. Then a random
+``control_share`` of the selected (seeded) is marked ``control``: they get no offer, so ``winback
+evaluate`` can measure what the offers did.
 """
 
 from __future__ import annotations
@@ -124,8 +125,12 @@ def candidate_offers(
                     "value_segment"]].reset_index(drop=True)  # fmt: skip
     feats = features.reset_index(drop=True)
     since = feats["days_since_last_order"].to_numpy(dtype="float64")
-    lapsed_after = settings.lapsed_after_days or lapsed_after_days
-    action = np.where(since > lapsed_after, "win_back", "retain")
+    if settings.lapsed_after_days is None and "population" in scores:
+        # The model's own populations: the win-back model scored the lapsed customers.
+        lapsed = scores["population"].eq("winback").to_numpy()
+    else:
+        lapsed = since > (settings.lapsed_after_days or lapsed_after_days)
+    action = np.where(lapsed, "win_back", "retain")
     frame["action"] = action
     never = np.isnan(since)
     too_late = since > settings.recoverable_days

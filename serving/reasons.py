@@ -127,7 +127,7 @@ def reason_codes(
         )
     grids = _grids(reference) if reference is not None else {}
     top = top_contributions(
-        bundle.churn,
+        bundle.churn_by_population,
         inputs,
         k,
         direction="increase",

@@ -49,6 +49,7 @@ def score_columns(periods: int) -> list[str]:
         *value_columns(periods),
         "clv",
         "value_at_risk",
+        "population",
         *SEGMENT_OUTPUTS,
         *TRAILER,
     ]
@@ -218,7 +219,8 @@ def _predicted(
     """Every model's predictions and the reasons JSON for one chunk, on a fresh 0… index."""
     chunk = chunk.reset_index(drop=True)
     codes = explain(model, chunk, k=reasons, reference=reference, dictionary=dictionary)
-    return model.bundle.predict(chunk).assign(reasons=codes)
+    predicted = model.bundle.predict(chunk)
+    return predicted.assign(population=model.bundle.population(chunk), reasons=codes)
 
 
 def _assemble(

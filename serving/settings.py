@@ -70,7 +70,8 @@ class PolicySettings(_Frozen):
     #: Customers with no order for longer than this are not worth a win-back offer.
     recoverable_days: int = Field(default=365, ge=1)
     #: A customer counts as lapsed (``win_back``) after this many days without an order;
-    #: default: the churned stage's threshold from ``[segments]``.
+    #: default: the model's population (its activity rule, ``[labels] active_*``), and for
+    #: scores without one the churned stage's threshold from ``[segments]``.
     lapsed_after_days: int | None = Field(default=None, ge=1)
     #: Customers contacted by any offer this recently are left out.
     suppression_days: int = Field(default=30, ge=0)

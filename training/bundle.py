@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 
 from winback.features import FeaturePlan, FeatureSettings, describe_features
+from winback.features.populations import RULE_INPUTS, PopulationRule
 from winback.training.btyd import BTYD_COLUMNS, BTYD_DESCRIPTIONS, BtydFeatures
 from winback.training.calibration import Calibrator
 from winback.training.models import ChurnModel, CountModel, ModelFileError, SpendModel
 from winback.training.periods import PeriodModels, value_columns
+from winback.training.populations import RoutedChurn
 from winback.training.reference import ReferenceProfile
 
 BUNDLE_FILE = "bundle.json"
@@ -29,7 +31,11 @@ PREDICTIONS = ("churn_probability", "decline_probability", "expected_orders", "e
 
 @dataclass
 class ModelBundle:
-    """Churn, decline, orders and spend models over one feature plan."""
+    """Churn, decline, orders and spend models over one feature plan.
+
+    ``churn`` and ``calibrator`` are the retention population's (everyone's when there is no
+    ``winback_churn``); :attr:`churn_by_population` routes each row to its population's model.
+    """
 
     plan: FeaturePlan
     horizon_days: int
@@ -44,6 +50,25 @@ class ModelBundle:
     periods: PeriodModels | None = None
     #: The training distribution of the inputs and outputs, for drift checks at scoring time.
     reference: ReferenceProfile | None = None
+    #: The lapsed (win-back) population's churn model and its calibrator (None: one model).
+    winback_churn: ChurnModel | None = None
+    winback_calibrator: Calibrator | None = None
+    #: Which population a row is in (None: populations unknown, e.g. no purchase features).
+    populations: PopulationRule | None = None
+
+    @property
+    def churn_by_population(self) -> RoutedChurn:
+        """P(churn) and SHAP values per row from its population's churn model."""
+        return RoutedChurn(
+            self.churn, self.winback_churn, self.populations, self.calibrator,
+            self.winback_calibrator,
+        )  # fmt: skip
+
+    def population(self, features: pd.DataFrame) -> np.ndarray:
+        """``retention``, ``winback`` or ``no_orders`` per feature row (None without a rule)."""
+        if self.populations is None or any(c not in features for c in RULE_INPUTS):
+            return np.full(len(features), None, dtype=object)
+        return self.populations.assign(features)
 
     @property
     def feature_columns(self) -> list[str]:
@@ -89,9 +114,7 @@ class ModelBundle:
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         """Churn (calibrated) and decline probabilities, orders, spend, period values, CLV."""
         x = self.model_inputs(features)
-        churn = self.churn.predict_proba(x)
-        if self.calibrator is not None:
-            churn = self.calibrator.predict(churn)
+        churn = self.churn_by_population.predict_proba(x)
         decline = (
             self.decline.predict_proba(x) if self.decline is not None else np.full(len(x), np.nan)
         )
@@ -125,6 +148,8 @@ class ModelBundle:
         models = {"churn": self.churn, "orders": self.orders, "spend": self.spend}
         if self.decline is not None:
             models["decline"] = self.decline
+        if self.winback_churn is not None:
+            models["churn_winback"] = self.winback_churn
         for name, model in models.items():
             model.save(directory / f"{name}.json")
         document = {
@@ -136,6 +161,10 @@ class ModelBundle:
             "btyd": self.btyd.to_dict() if self.btyd is not None else None,
             "periods": self.periods.save(directory) if self.periods is not None else None,
             "reference": self.reference.to_dict() if self.reference is not None else None,
+            "winback_calibrator": (
+                self.winback_calibrator.to_dict() if self.winback_calibrator is not None else None
+            ),
+            "populations": self.populations.to_dict() if self.populations is not None else None,
         }
         (directory / BUNDLE_FILE).write_text(json.dumps(document, indent=1), encoding="utf-8")
         return directory
@@ -171,6 +200,22 @@ class ModelBundle:
             reference=(
                 ReferenceProfile.from_dict(document["reference"])
                 if document.get("reference") is not None
+                else None
+            ),
+            # Bundles saved before populations have none of these: one churn model for everyone.
+            winback_churn=(
+                ChurnModel.load(directory / "churn_winback.json")
+                if "churn_winback" in document["models"]
+                else None
+            ),
+            winback_calibrator=(
+                Calibrator.from_dict(document["winback_calibrator"])
+                if document.get("winback_calibrator") is not None
+                else None
+            ),
+            populations=(
+                PopulationRule.from_dict(document["populations"])
+                if document.get("populations") is not None
                 else None
             ),
         )

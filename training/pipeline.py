@@ -18,6 +18,13 @@ from sklearn.metrics import mean_tweedie_deviance
 
 from winback.common.errors import DataContractError
 from winback.features import Dataset, LabelSettings, Snapshots
+from winback.features.populations import (
+    POPULATIONS,
+    RETENTION,
+    RULE_INPUTS,
+    WINBACK,
+    PopulationRule,
+)
 from winback.training.baselines import BgNbdBaseline, RfmRuleBaseline, rfm_summary
 from winback.training.btyd import BTYD_COLUMNS, BtydFeatures
 from winback.training.bundle import ModelBundle
@@ -92,6 +99,18 @@ def _data(
     return rows[columns], y
 
 
+def _in(frame: pd.DataFrame, population: str) -> pd.DataFrame:
+    """The rows of one population (every row when the frame has no ``population`` column)."""
+    if "population" not in frame:
+        return frame
+    return frame[frame["population"] == population]
+
+
+def _learnable(train: pd.DataFrame, valid: pd.DataFrame, label: str) -> bool:
+    """Both classes of ``label`` in training and in validation: a model can learn and stop."""
+    return all(_labelled(f, label)[label].nunique() == 2 for f in (train, valid))
+
+
 def fit_models(
     train: pd.DataFrame,
     valid: pd.DataFrame,
@@ -99,20 +118,38 @@ def fit_models(
     settings: TrainingSettings,
     churn_params: dict[str, Any] | None = None,
     on_step: OnStep | None = None,
-) -> tuple[ChurnModel, ChurnModel | None, CountModel, SpendModel, dict[str, Any]]:
-    """Fit churn, decline, orders and spend, each stopping early on the validation cutoffs.
+) -> tuple[
+    ChurnModel, ChurnModel | None, ChurnModel | None, CountModel, SpendModel, dict[str, Any]
+]:
+    """Fit churn (per population), decline, orders and spend, each stopping early on validation.
 
-    ``churn_params`` (from tuning) replace the settings' hyperparameters for the churn model.
-    Also returns the validation figures of each spend objective tried. Each fit is a step
+    With a ``population`` column, the churn model learns the retention rows and a second one the
+    win-back rows (None when they hold one class only, and then the first learns every row).
+    ``churn_params`` (from tuning) replace the settings' hyperparameters for the retention churn
+    model. Also returns the validation figures of each spend objective tried. Each fit is a step
     reported to ``on_step``.
     """
     params = _params(settings, columns)
     tuned = {**params, **(churn_params or {})}
-    with step(on_step, "churn model") as done:
+    winback = None
+    split_populations = (
+        "population" in train
+        and _learnable(_in(train, WINBACK), _in(valid, WINBACK), "churned")
+        and _learnable(_in(train, RETENTION), _in(valid, RETENTION), "churned")
+    )
+    first = (_in(train, RETENTION), _in(valid, RETENTION)) if split_populations else (train, valid)
+    with step(on_step, "churn model, retention" if split_populations else "churn model") as done:
         churn = ChurnModel(**tuned).fit(
-            *_data(train, "churned", columns), eval_set=_data(valid, "churned", columns)
+            *_data(first[0], "churned", columns), eval_set=_data(first[1], "churned", columns)
         )
         done.detail = _rounds(churn)
+    if split_populations:
+        with step(on_step, "churn model, win-back") as done:
+            winback = ChurnModel(**params).fit(
+                *_data(_in(train, WINBACK), "churned", columns),
+                eval_set=_data(_in(valid, WINBACK), "churned", columns),
+            )
+            done.detail = _rounds(winback)
     decline = None
     if _labelled(train, "declined")["declined"].nunique() == 2:
         with step(on_step, "decline model") as done:
@@ -128,7 +165,7 @@ def fit_models(
     with step(on_step, "spend model") as done:
         spend, figures = fit_spend(train, valid, columns, settings.spend_objective, params, orders)
         done.detail = f"{figures['spend_objective']}, {_rounds(spend)}"
-    return churn, decline, orders, spend, figures
+    return churn, winback, decline, orders, spend, figures
 
 
 def _rounds(model: ChurnModel | CountModel | SpendModel) -> str:
@@ -344,30 +381,50 @@ HEADLINE = (
 )
 
 
-def comparison_table(metrics: dict[str, float]) -> pd.DataFrame:
-    """Headline test figures: one row per figure, one column per model (ours and baselines)."""
-    who = [w for w in ("ours", "rfm", "bgnbd") if f"test.{w}.active.roc_auc" in metrics]
+#: What each population's figures are measured on, in words (None: every test row).
+POPULATION_WORDS = {
+    RETENTION: "retention: customers active at the cutoff",
+    WINBACK: "win-back: lapsed customers",
+    None: "everyone who ordered before the cutoff",
+}
+
+
+def measured_populations(metrics: dict[str, float]) -> list[str | None]:
+    """The populations with test figures, retention first, then every test row (None)."""
+    found = [p for p in POPULATIONS if f"{p}.test.ours.active.roc_auc" in metrics]
+    return [*found, None]
+
+
+def comparison_table(metrics: dict[str, float], population: str | None = None) -> pd.DataFrame:
+    """Headline test figures: one row per figure, one column per model (ours and baselines).
+
+    ``population`` (``retention``, ``winback``) takes that population's rows; None every row.
+    """
+    prefix = f"{population}." if population else ""
+    who = [w for w in ("ours", "rfm", "bgnbd") if f"{prefix}test.{w}.active.roc_auc" in metrics]
     rows = {
-        f"{target} {name}": [metrics.get(f"test.{w}.{target}.{name}", np.nan) for w in who]
+        f"{target} {name}": [metrics.get(f"{prefix}test.{w}.{target}.{name}", np.nan) for w in who]
         for target, name in HEADLINE
     }
     return pd.DataFrame.from_dict(rows, orient="index", columns=who)
 
 
-def verdict(metrics: dict[str, float]) -> list[str]:
+def verdict(metrics: dict[str, float], population: str | None = None) -> list[str]:
     """One line per baseline: on how many headline figures we win, and where we lose, by how much.
 
-    Built from the ``vs_<baseline>.*`` improvements (positive = ours better). A win counts as
-    clear when its 95% interval (``….ci_low``) lies above zero; each loss shows its interval, so
-    a reader sees whether it is a loss or a tie within the test sample's noise.
+    Built from the ``vs_<baseline>.*`` improvements (positive = ours better), of one
+    ``population``'s rows or (None) every row. A win counts as clear when its 95% interval
+    (``….ci_low``) lies above zero; each loss shows its interval, so a reader sees whether it is
+    a loss or a tie within the test sample's noise.
     """
     lines = []
+    prefix = f"{population}." if population else ""
     for who in ("rfm", "bgnbd"):
         gains = {
             f"{target} {name}": (
-                metrics.get(f"vs_{who}.{target}.{name}", np.nan),
-                metrics.get(f"vs_{who}.{target}.{name}.ci_low", np.nan),
-                metrics.get(f"vs_{who}.{target}.{name}.ci_high", np.nan),
+                metrics.get(f"{prefix}vs_{who}.{target}.{name}", np.nan),
+                metrics.get(f"{prefix}vs_{who}.{target}.{name}.ci_low", np.nan),
+                metrics.get(f"{prefix}vs_{who}.{target}.{name}.ci_high", np.nan),
             )
             for target, name in HEADLINE
         }
@@ -421,11 +478,16 @@ def train_models(
     if btyd is not None:
         frame = pd.concat([frame, btyd.transform(frame)], axis=1)
         columns += list(BTYD_COLUMNS)
+    rule = _population_rule(labels, columns)
+    if rule is not None:
+        frame = frame.assign(population=rule.assign(frame))
+        choices["populations"] = rule.describe()
     train, valid, test = split_frame(frame, split)
     _require_repeat_orders(dataset, train, labels.horizon_days)
     tuning = None
     if settings.trials:
-        fit_rows, valid_rows = _labelled(train, "churned"), _labelled(valid, "churned")
+        fit_rows = _labelled(_in(train, RETENTION), "churned")
+        valid_rows = _labelled(_in(valid, RETENTION), "churned")
         tuning = tune_churn(
             fit_rows[columns],
             fit_rows["churned"],
@@ -440,13 +502,15 @@ def train_models(
             additive_features=_params(settings, columns)["additive_features"],
             on_step=on_step,
         )
-    churn, decline, orders, spend, spend_figures = fit_models(
+    churn, winback, decline, orders, spend, spend_figures = fit_models(
         train, valid, columns, settings, tuning.best_params if tuning else None, on_step
     )
     choices |= spend_figures | _month_levels(churn)
     with step(on_step, "calibration") as done:
-        calibrator, method, scores = calibrate(churn, valid, columns, settings.calibration)
-        done.detail = method
+        calibrator, method, scores, winback_calibrator = _calibrate_populations(
+            churn, winback, valid, columns, settings.calibration, choices
+        )
+        done.detail = method + (f", win-back {choices['calibration.winback']}" if winback else "")
     with step(on_step, "value per period models") as done:
         periods = fit_period_models(
             frame,
@@ -473,6 +537,9 @@ def train_models(
         calibrator=calibrator,
         btyd=btyd,
         periods=periods,
+        winback_churn=winback,
+        winback_calibrator=winback_calibrator,
+        populations=rule if winback is not None else None,
     )
     bundle.reference = reference_profile(bundle, train)
     ours = bundle.predict(test)
@@ -482,9 +549,12 @@ def train_models(
     predictions = {"ours": ours.assign(p_active=1 - ours["churn_probability"]), **baselines}
     with step(on_step, "test evaluation") as done:
         metrics = evaluate(test, predictions) | period_metrics(bundle, frame)
+        if "population" in test:
+            metrics |= population_metrics(test, predictions)
         cutoffs = ", ".join(f"{c:%Y-%m-%d}" for c in split.test)
         done.detail = f"{len(test):,} rows at test cutoffs {cutoffs}"
     keep = ["customer_id", "as_of", "churned", "declined", "orders_next", "spend_next"]
+    keep += ["population"] if "population" in test else []
     table = test[keep].join(ours)
     for who, pred in predictions.items():
         if who != "ours":
@@ -501,6 +571,52 @@ def _split(snapshots: Snapshots, labels: LabelSettings, settings: TrainingSettin
     if settings.split == "time":
         return split_cutoffs(cutoffs, days, **sizes)
     return choose_split(cutoffs, days, **sizes)
+
+
+def _calibrate_populations(
+    churn: ChurnModel,
+    winback: ChurnModel | None,
+    valid: pd.DataFrame,
+    columns: list[str],
+    method: str,
+    choices: dict[str, Any],
+) -> tuple[Calibrator | None, str, dict[str, dict[str, float]], Calibrator | None]:
+    """:func:`calibrate` each churn model on its own population's validation rows."""
+    rows = _in(valid, RETENTION) if winback is not None else valid
+    calibrator, chosen, scores = calibrate(churn, rows, columns, method)
+    if winback is None:
+        return calibrator, chosen, scores, None
+    winback_calibrator, choices["calibration.winback"], _ = calibrate(
+        winback, _in(valid, WINBACK), columns, method
+    )
+    return calibrator, chosen, scores, winback_calibrator
+
+
+def _population_rule(labels: LabelSettings, columns: list[str]) -> PopulationRule | None:
+    """The activity rule of ``[labels]``, when the features it reads are model inputs."""
+    if any(c not in columns for c in RULE_INPUTS):
+        return None
+    return PopulationRule.from_labels(labels)
+
+
+def population_metrics(
+    test: pd.DataFrame, predictions: dict[str, pd.DataFrame]
+) -> dict[str, float]:
+    """:func:`evaluate` on each population's test rows: ``<population>.test.…``, ``….vs_…``.
+
+    Every model is judged on the same rows of each population; a population with one outcome
+    only (nobody churned, or everyone did) has its row count and no figures.
+    """
+    metrics: dict[str, float] = {}
+    for population in POPULATIONS:
+        rows = (test["population"] == population).to_numpy()
+        part = test[rows]
+        metrics[f"{population}.test.rows"] = int(rows.sum())
+        if _labelled(part, "churned")["churned"].nunique() < 2:
+            continue
+        figures = evaluate(part, {who: p[rows] for who, p in predictions.items()})
+        metrics |= {f"{population}.{k}": v for k, v in figures.items()}
+    return metrics
 
 
 def reference_profile(
@@ -595,12 +711,15 @@ def period_metrics(bundle: ModelBundle, frame: pd.DataFrame) -> dict[str, float]
 
 __all__ = [
     "HEADLINE",
+    "POPULATION_WORDS",
     "TrainResult",
     "TrainingSettings",
     "calibrate",
     "comparison_table",
     "evaluate",
     "fit_models",
+    "measured_populations",
+    "population_metrics",
     "train_models",
     "verdict",
 ]

@@ -29,9 +29,11 @@ from winback.training.explain import global_importance, importance_plot, shap_su
 from winback.training.metrics import HIGHER_IS_BETTER
 from winback.training.pipeline import (
     HEADLINE,
+    POPULATION_WORDS,
     SPEND_OBJECTIVES,
     TrainResult,
     comparison_table,
+    measured_populations,
     verdict,
 )
 from winback.training.plots import (
@@ -72,16 +74,16 @@ _FIGURES = {
 # --- sections ----------------------------------------------------------------------------------
 
 
-def _baselines(metrics: dict[str, float]) -> list[str]:
-    return [w for w in MODEL_NAMES if w != "ours" and f"test.{w}.active.roc_auc" in metrics]
+def _baselines(metrics: dict[str, float], prefix: str = "") -> list[str]:
+    return [w for w in MODEL_NAMES if w != "ours" and f"{prefix}test.{w}.active.roc_auc" in metrics]
 
 
-def _versus(metrics: dict[str, float], target: str, name: str) -> str:
-    ours = metrics.get(f"test.ours.{target}.{name}", math.nan)
+def _versus(metrics: dict[str, float], target: str, name: str, prefix: str = "") -> str:
+    ours = metrics.get(f"{prefix}test.ours.{target}.{name}", math.nan)
     others = [
-        f"{_number(metrics[f'test.{w}.{target}.{name}'])} for {MODEL_NAMES[w]}"
-        for w in _baselines(metrics)
-        if f"test.{w}.{target}.{name}" in metrics
+        f"{_number(metrics[f'{prefix}test.{w}.{target}.{name}'])} for {MODEL_NAMES[w]}"
+        for w in _baselines(metrics, prefix)
+        if f"{prefix}test.{w}.{target}.{name}" in metrics
     ]
     if not others:
         return _number(ours)
@@ -95,7 +97,15 @@ def headline(metrics: dict[str, float]) -> str:
     Ranking customers by churn and by ordering again are the same ranking, so the churn ROC AUC
     of a baseline is its ROC AUC for ordering again.
     """
-    parts = [f"Churn ROC AUC {_versus(metrics, 'active', 'roc_auc')}"]
+    measured = measured_populations(metrics)[:-1]
+    if measured:
+        parts = [
+            f"{_POPULATION_HEADS[p]} ({_number(metrics[f'{p}.test.rows'])} at the test cutoff): "
+            f"churn ROC AUC {_versus(metrics, 'active', 'roc_auc', f'{p}.')}"
+            for p in measured
+        ]
+    else:
+        parts = [f"Churn ROC AUC {_versus(metrics, 'active', 'roc_auc')}"]
     if "test.ours.spend.mae" in metrics:
         parts.append(f"spend MAE {_versus(metrics, 'spend', 'mae')}")
     return "; ".join(parts) + "."
@@ -122,6 +132,7 @@ def _summary(result: TrainResult) -> str:
             f"{split.method()}."
         )
         + "</p>",
+        _populations(result),
         "<h3>Time split</h3>" if split.by == "time" else "<h3>Split by customer</h3>",
         _table(
             ["split", "cutoffs", "first", "last"],
@@ -246,8 +257,53 @@ def _better(values: list[float], name: str) -> int | None:
     return best[1]
 
 
+def _populations(result: TrainResult) -> str:
+    """The activity rule and how many test rows each population holds."""
+    rule = result.choices.get("populations")
+    if not isinstance(rule, str) or "population" not in result.test_predictions:
+        return ""
+    counts = result.test_predictions["population"].value_counts()
+    held = ", ".join(
+        f"{_number(counts.get(p, 0))} {words}"
+        for p, words in (("retention", "active"), ("winback", "lapsed"),
+                         ("no_orders", "with no order yet"))
+    )  # fmt: skip
+    one = (
+        ""
+        if result.bundle.winback_churn is not None
+        else (
+            " Both populations were learned by one churn model: the lapsed rows held one outcome "
+            "only in training or validation."
+        )
+    )
+    return f"<p>Populations ({_e(rule)}): the test rows hold {_e(held)}.{_e(one)}</p>"
+
+
+#: How the headline sentence names each population.
+_POPULATION_HEADS = {"retention": "Retention, active customers", "winback": "Win-back, lapsed"}
+
+
 def _comparison(metrics: dict[str, float]) -> str:
-    table = comparison_table(metrics)
+    """One table of headline figures per population (retention first), then every test row."""
+    populations = measured_populations(metrics)
+    if len(populations) == 1:
+        return _section("comparison", "Ours against the baselines", _population_table(metrics))
+    parts = [
+        "<p>Each population is judged on its own test rows: retention asks who among the "
+        "customers active at the cutoff will lapse, win-back who among the lapsed will return. "
+        "The last table mixes both, as the ranking of everyone does.</p>"
+    ]
+    for population in populations:
+        rows = metrics.get(f"{population}.test.rows" if population else "test.rows_compared")
+        parts.append(
+            f"<h3>{_e(POPULATION_WORDS[population].capitalize())} ({_number(rows)} test rows)</h3>"
+        )
+        parts.append(_population_table(metrics, population))
+    return _section("comparison", "Ours against the baselines", "\n".join(parts))
+
+
+def _population_table(metrics: dict[str, float], population: str | None = None) -> str:
+    table = comparison_table(metrics, population)
     who = list(table.columns)
     rows, attrs = [], []
     for (target, name), (label, values) in zip(HEADLINE, table.iterrows(), strict=True):
@@ -281,8 +337,8 @@ def _comparison(metrics: dict[str, float]) -> str:
     if len(who) == 1:
         body += '<p class="note">No baseline was scored in this training.</p>'
     # Each gain's 95% interval comes from resampling the test customers (training.intervals).
-    body += "".join(f'<p class="verdict">{_e(line)}</p>' for line in verdict(metrics))
-    return _section("comparison", "Ours against the baselines", body)
+    body += "".join(f'<p class="verdict">{_e(line)}</p>' for line in verdict(metrics, population))
+    return body
 
 
 _CAPTIONS = {

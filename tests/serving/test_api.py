@@ -443,9 +443,11 @@ def test_reload_swaps_the_model_and_keeps_it_on_failure(load, bundle_dir, tmp_pa
         return [r["churn_probability"] for r in response.json()["scores"]]
 
     before, loaded = churn(), client.get("/health").json()["model_loaded_at"]
-    # A new model lands where the server reads it: the same models, uncalibrated.
+    # A new model lands where the server reads it: the retention churn model for everyone,
+    # uncalibrated.
     bundle = ModelBundle.load(served)
-    dataclasses.replace(bundle, calibrator=None).save(served)
+    single = {"calibrator": None, "winback_churn": None, "populations": None}
+    dataclasses.replace(bundle, **single).save(served)
     assert churn() == before  # loaded once: files on disk do not matter until a reload
     response = client.post("/reload", headers=token)
     assert response.status_code == 200, response.text

@@ -92,6 +92,23 @@ def test_eligibility_actions_and_exclusions_add_up() -> None:
     assert result.excluded["never ordered"] == 20
 
 
+def test_the_models_populations_choose_the_action_unless_a_threshold_is_set() -> None:
+    scores, features = customers()
+    rng = np.random.default_rng(3)
+    scores["population"] = rng.choice(["retention", "winback"], len(scores))
+    cands = candidate_offers(scores, features, SETTINGS, lapsed_after_days=180).offers
+    population = scores.set_index("customer_id")["population"]
+    for action, ids in cands.groupby("action")["customer_id"]:
+        wanted = "winback" if action == "win_back" else "retention"
+        assert (population.loc[ids.unique()] == wanted).all()
+    # An explicit [policy] lapsed_after_days still decides by days since the last order.
+    fixed = SETTINGS.model_copy(update={"lapsed_after_days": 100})
+    cands = candidate_offers(scores, features, fixed, lapsed_after_days=180).offers
+    since = features.set_index("customer_id")["days_since_last_order"]
+    lapsed = cands.loc[cands["action"] == "win_back", "customer_id"].unique()
+    assert (since.loc[lapsed] > 100).all()
+
+
 def test_selection_respects_budget_contacts_and_never_takes_a_loss() -> None:
     scores, features = customers()
     cands = candidate_offers(scores, features, SETTINGS, lapsed_after_days=180).offers

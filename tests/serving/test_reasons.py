@@ -304,10 +304,18 @@ def test_reasons_are_the_largest_positive_contributions_of_the_model(trained, sc
     bundle, dictionary, _ = trained
     rows, reference, reasons = scored
     inputs = bundle.model_inputs(rows)
-    contributions = bundle.churn.contributions(inputs)
-    # The model's contributions add up to its score; the reasons are the biggest positive ones,
-    # leaving out a value on the side of the median its definition calls safe.
-    np.testing.assert_allclose(contributions.sum(axis=1), bundle.churn.raw_score(inputs))
+    contributions = bundle.churn_by_population.contributions(inputs)
+    # The contributions of each row's population model add up to its score; the reasons are the
+    # biggest positive ones, leaving out a value on the side of the median its definition calls
+    # safe.
+    lapsed = bundle.population(rows) == "winback"
+    assert lapsed.any() and (~lapsed).any()
+    np.testing.assert_allclose(
+        contributions[~lapsed].sum(axis=1), bundle.churn.raw_score(inputs[~lapsed])
+    )
+    np.testing.assert_allclose(
+        contributions[lapsed].sum(axis=1), bundle.winback_churn.raw_score(inputs[lapsed])
+    )
     shap = contributions.drop(columns=["bias", *not_reasons(dictionary)])
     backwards = _reads_backwards(inputs, dictionary, reference)[shap.columns]
     assert backwards.to_numpy().any() and (~backwards).to_numpy().any()

@@ -38,6 +38,13 @@ def test_scores_follow_the_output_contract(scored, small_world) -> None:
     assert scores.loc[buyers, "rfm_segment"].notna().all()
     assert (scores["model_version"] == "local").all()
     assert (scores["as_of"] == pd.Timestamp(AS_OF)).all()
+    # Each customer's population: never ordered, active (retention) or lapsed (win-back).
+    since = features.set_index("customer_id")["days_since_last_order"]
+    population = scores.set_index("customer_id")["population"]
+    assert set(population) == {"retention", "winback", "no_orders"}
+    assert (population[since.reindex(population.index).isna()] == "no_orders").all()
+    assert (population[since.reindex(population.index) > 365] == "winback").all()
+    assert (population[since.reindex(population.index) <= 90] == "retention").all()
 
 
 def test_reasons_are_structured_and_readable(scored) -> None:

@@ -53,7 +53,8 @@ def test_a_promoted_version_says_its_run_data_figures_and_decision(bundle: Model
     assert (
         "**Data**: records before 2024-04-01 (data digest `f0b83ba0ce4c65a1`); horizon 90 days; "
         "cutoffs for training 2023-05-01 … 2023-07-01 (3), validation 2023-10-01, "
-        "test 2024-01-01."
+        "test 2024-01-01; split in time: validation and test are later cutoffs whose label "
+        "windows do not overlap the earlier splits'."
     ) in text
     assert "| figure | ours | rfm |\n|---|---:|---:|" in text
     assert "| active roc_auc | 0.8123 | 0.7011 |" in text

@@ -159,3 +159,34 @@ def test_a_signal_planted_after_the_training_as_of_cannot_be_used(small_world) -
     pd.testing.assert_frame_equal(snaps.frame, clean.frame)
     result = train_models(snaps, dataset, LABELS, FAST)
     assert result.split.test[-1] < as_of.tz_localize(None)
+
+
+def test_each_population_has_its_own_model_figures_and_baselines(result, world) -> None:
+    m, bundle = result.metrics, result.bundle
+    assert bundle.winback_churn is not None and bundle.populations is not None
+    test = result.test_predictions
+    counts = test["population"].value_counts()
+    for population in ("retention", "winback"):
+        assert m[f"{population}.test.rows"] == counts[population]
+        # Ours and the RFM rules on the same rows of that population.
+        assert 0.5 < m[f"{population}.test.ours.active.roc_auc"] <= 1
+        assert np.isfinite(m[f"{population}.test.rfm.active.roc_auc"])
+        assert f"{population}.vs_rfm.active.roc_auc.ci_low" in m
+    # Lapsed customers mostly stay away, active ones mostly order again: two different questions.
+    churn = test.groupby("population")["churned"].mean()
+    assert churn["winback"] > 0.6 > churn["retention"]
+    # Every row is scored by its population's model: one column ranks everyone.
+    _, snaps = world
+    rows = snaps.frame.sample(n=500, random_state=1)
+    x = bundle.model_inputs(rows)
+    lapsed = bundle.population(rows) == "winback"
+    p = bundle.predict(rows)["churn_probability"].to_numpy()
+    expected = bundle.winback_churn.predict_proba(x[lapsed])
+    if bundle.winback_calibrator is not None:
+        expected = bundle.winback_calibrator.predict(expected)
+    np.testing.assert_allclose(p[lapsed], expected)
+    assert not np.allclose(p[lapsed], bundle.churn.predict_proba(x[lapsed]))
+    contributions = bundle.churn_by_population.contributions(x)
+    np.testing.assert_allclose(
+        contributions[lapsed].sum(axis=1), bundle.winback_churn.raw_score(x[lapsed])
+    )

@@ -104,13 +104,20 @@ def test_every_section_is_there_and_the_page_is_offline(report) -> None:
 
 def test_comparison_has_a_row_per_headline_figure_and_a_column_per_model(report) -> None:
     _, page = _parse(report[0])
-    assert page.figures == [f"{target} {name}" for target, name in HEADLINE]
+    # One table each for retention, win-back and every test row, in that order.
+    assert page.figures == [f"{target} {name}" for target, name in HEADLINE] * 3
     headers = page.headers["comparison"]
     assert "ours (LightGBM)" in headers
     assert "RFM rules" in headers
     assert "BG/NBD" not in headers  # not trained here
-    assert "Churn ROC AUC" in page.text["summary"]
-    assert "for RFM rules" in page.text["summary"]
+    text = page.text["comparison"]
+    assert text.index("Retention: customers active") < text.index("Win-back: lapsed customers")
+    assert text.index("Win-back: lapsed customers") < text.index("Everyone who ordered before")
+    # The headline leads with the retention population and says how many it holds.
+    summary = page.text["summary"]
+    assert summary.index("Retention, active customers (") < summary.index("Win-back, lapsed (")
+    assert "for RFM rules" in summary
+    assert "Populations (active: last order within 3×" in summary
 
 
 def test_features_name_real_features_with_their_meaning(report, trained) -> None:

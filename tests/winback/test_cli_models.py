@@ -136,7 +136,10 @@ def test_score_list_drift_and_evaluate_from_the_champion(project: Path, trained:
     control = int(frame["control"].sum())
     assert f"out/list.csv: {len(frame):,} customers ({len(frame) - control:,} offers, " in text
     assert "summary page   out/list.summary.html" in text
-    # Key figures of ours and the baseline, read back from the run, and the verdict.
+    # Key figures of ours and the baseline, read back from the run, and the verdict: the
+    # retention population's first, and every figure says which population it is measured on.
+    assert "The model against the baselines, retention: customers active at the cutoff" in text
+    assert "The model against the baselines, everyone who ordered before the cutoff" in text
     figures = re.search(r"^active roc_auc \(higher is better\) +([\d.]+) +([\d.]+)$", text,
                         flags=re.MULTILINE)  # fmt: skip
     assert figures is not None, text
@@ -155,9 +158,12 @@ def test_score_list_drift_and_evaluate_from_the_champion(project: Path, trained:
     }  # fmt: skip
     assert (facts["list"]["customers"], facts["list"]["control"]) == (len(frame), control)
     ours, rfm = (float(v) for v in figures.groups())
-    roc = facts["figures"]["rows"]["active roc_auc"]
+    retention = facts["figures"]["populations"][0]
+    assert retention["population"] == "retention" and retention["rows"] > 0
+    roc = retention["figures"]["active roc_auc"]
     assert (round(roc["ours"], 4), round(roc["rfm"], 4)) == (ours, rfm)
-    assert facts["figures"]["verdict"][0] in text
+    assert retention["verdict"][0] in text
+    assert [p["population"] for p in facts["figures"]["populations"]][-1] == "all"
     assert facts["next"][1]["command"] == "winback drift --config s.toml --as-of 2024-04-01"
     drift = invoke("drift", "--config", "s.toml", "--as-of", "2024-04-01", *champion)
     assert drift.exit_code == 0, drift.output

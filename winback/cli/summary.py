@@ -139,17 +139,39 @@ def _list(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def _figures(found: TrainingRun) -> dict[str, Any] | None:
+    """Key test figures per population (retention, win-back, then every test row)."""
+    from winback.training.pipeline import POPULATION_WORDS, measured_populations
+
+    metrics = found.run.data.metrics
+    populations = []
+    for population in measured_populations(metrics):
+        figures = _population_figures(metrics, population)
+        if figures is None:
+            continue
+        rows = metrics.get(f"{population}.test.rows" if population else "test.rows_compared")
+        populations.append(
+            {
+                "population": population or "all",
+                "measured_on": POPULATION_WORDS[population],
+                "rows": None if rows is None else int(rows),
+                **figures,
+            }
+        )
+    if not populations:
+        return None
+    return {"test_cutoffs": found.run.data.tags.get("split.test", ""), "populations": populations}
+
+
+def _population_figures(metrics: dict[str, float], population: str | None) -> dict[str, Any] | None:
     from winback.training.pipeline import comparison_table
     from winback.training.pipeline import verdict as baseline_verdict
 
-    metrics = found.run.data.metrics
-    table = comparison_table(metrics)
-    rows = [r for r in KEY_FIGURES if r in table.index]
+    table = comparison_table(metrics, population)
+    rows = [r for r in KEY_FIGURES if r in table.index and len(table.columns)]
     if not rows:
         return None
     return {
-        "test_cutoffs": found.run.data.tags.get("split.test", ""),
-        "rows": {
+        "figures": {
             row: {
                 "better": KEY_FIGURES[row],
                 **{
@@ -159,7 +181,7 @@ def _figures(found: TrainingRun) -> dict[str, Any] | None:
             }
             for row in rows
         },
-        "verdict": baseline_verdict(metrics),
+        "verdict": baseline_verdict(metrics, population),
     }
 
 
@@ -247,26 +269,29 @@ def _print_text(facts: dict[str, Any]) -> None:
 def _print_figures(figures: dict[str, Any]) -> None:
     import pandas as pd
 
-    out.print()
-    out.print(
-        f"The model against the baselines (test cutoffs {figures['test_cutoffs']}, the same rows "
-        "for each):"
-    )
-    table = pd.DataFrame(
-        {
-            f"{row} ({values['better']} is better)": {
-                k: math.nan if v is None else v for k, v in values.items() if k != "better"
-            }
-            for row, values in figures["rows"].items()
-        }
-    ).T
-    out.print(
-        table.to_string(
-            float_format=lambda v: "n/a" if not math.isfinite(v) else f"{v:.4f}", na_rep="n/a"
+    for part in figures["populations"]:
+        out.print()
+        rows = "" if part["rows"] is None else f", {part['rows']:,} rows"
+        out.print(
+            f"The model against the baselines, {part['measured_on']} (test cutoffs "
+            f"{figures['test_cutoffs']}{rows}, the same rows for each):"
         )
-    )
-    for line in figures["verdict"]:
-        out.print(line)
+        table = pd.DataFrame(
+            {
+                f"{row} ({values['better']} is better)": {
+                    k: math.nan if v is None else v for k, v in values.items() if k != "better"
+                }
+                for row, values in part["figures"].items()
+            }
+        ).T
+        out.print(
+            table.to_string(
+                float_format=lambda v: "n/a" if not math.isfinite(v) else f"{v:.4f}",
+                na_rep="n/a",
+            )
+        )
+        for line in part["verdict"]:
+            out.print(line)
 
 
 @command(app, "summary")

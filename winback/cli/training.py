@@ -47,7 +47,11 @@ def train_cmd(
     from winback.cli.inputs import check_date
     from winback.cli.project import document, load, settings_for, tracking_settings
     from winback.settings import project_root
-    from winback.training.pipeline import comparison_table
+    from winback.training.pipeline import (
+        POPULATION_WORDS,
+        comparison_table,
+        measured_populations,
+    )
     from winback.training.pipeline import verdict as baseline_verdict
     from winback.training.run import train_and_register
 
@@ -70,6 +74,8 @@ def train_cmd(
             on_step=_print_step,
         )
     out.print(run.result.split.describe())
+    if run.result.split.by == "customers":
+        out.print(f"split: {run.result.split.method()}")
     out.print(f"calibration: {run.result.calibration_method}")
     choices = run.result.choices
     if "spend_objective" in choices:
@@ -88,11 +94,19 @@ def train_cmd(
             f"tuning: {t.n_trials} trials complete ({t.n_pruned} pruned) in study "
             f"{t.study_name!r}; best validation log loss {t.best_value:.4f}"
         )
-    table = comparison_table(run.result.metrics)
-    out.print("test period, same rows for every model:")
-    out.print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-    for line in baseline_verdict(run.result.metrics):
-        out.print(line)
+    metrics = run.result.metrics
+    if "populations" in choices:
+        out.print(f"populations: {choices['populations']}")
+    for population in measured_populations(metrics):
+        rows = metrics.get(f"{population}.test.rows" if population else "test.rows_compared")
+        out.print(
+            f"test period, {POPULATION_WORDS[population]} ({rows:,.0f} rows), the same rows "
+            "for every model:"
+        )
+        table = comparison_table(metrics, population)
+        out.print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+        for line in baseline_verdict(metrics, population):
+            out.print(line)
     out.print(f"MLflow run {run.run_id} at {run.tracking_uri}")
     out.print(f"model report: {run.report}")
     verdict = "champion" if run.decision.promote else "challenger (not promoted)"
