@@ -97,7 +97,7 @@ def headline(metrics: dict[str, float]) -> str:
     Ranking customers by churn and by ordering again are the same ranking, so the churn ROC AUC
     of a baseline is its ROC AUC for ordering again.
     """
-    measured = measured_populations(metrics)[:-1]
+    measured = [p for p in measured_populations(metrics) if p is not None]
     if measured:
         parts = [
             f"{_POPULATION_HEADS[p]} ({_number(metrics[f'{p}.test.rows'])} at the test cutoff): "
