@@ -70,8 +70,8 @@ class TrainResult:
 CALENDAR_INPUTS = ("as_of_month",)
 
 
-def _params(settings: TrainingSettings, columns: list[str], seasons: bool = True) -> dict[str, Any]:
-    calendar = tuple(c for c in CALENDAR_INPUTS if c in columns) if seasons else ()
+def _params(settings: TrainingSettings, columns: list[str]) -> dict[str, Any]:
+    calendar = tuple(c for c in CALENDAR_INPUTS if c in columns)
     return {
         # A month is learned as a level, and its level refit on the training rows
         # (training.levels): early stopping on other months would leave it part-learned.
@@ -118,7 +118,6 @@ def fit_models(
     settings: TrainingSettings,
     churn_params: dict[str, Any] | None = None,
     on_step: OnStep | None = None,
-    seasons: bool = True,
 ) -> tuple[
     ChurnModel, ChurnModel | None, ChurnModel | None, CountModel, SpendModel, dict[str, Any]
 ]:
@@ -128,10 +127,9 @@ def fit_models(
     win-back rows (None when they hold one class only, and then the first learns every row).
     ``churn_params`` (from tuning) replace the settings' hyperparameters for the retention churn
     model. Also returns the validation figures of each spend objective tried. Each fit is a step
-    reported to ``on_step``. ``seasons=False``: the calendar inputs are not learned as levels
-    (see :func:`_without_seasons`).
+    reported to ``on_step``.
     """
-    params = _params(settings, columns, seasons)
+    params = _params(settings, columns)
     tuned = {**params, **(churn_params or {})}
     winback = None
     split_populations = (
@@ -480,7 +478,6 @@ def train_models(
     if btyd is not None:
         frame = pd.concat([frame, btyd.transform(frame)], axis=1)
         columns += list(BTYD_COLUMNS)
-    frame, seasons = _without_seasons(frame, columns, split, choices)
     frame, rule = _with_populations(frame, labels, columns, choices)
     train, valid, test = split_frame(frame, split)
     _require_repeat_orders(dataset, train, labels.horizon_days)
@@ -499,13 +496,13 @@ def train_models(
             seed=settings.seed,
             n_estimators=settings.n_estimators,
             early_stopping_rounds=settings.early_stopping_rounds,
-            additive_features=_params(settings, columns, seasons)["additive_features"],
+            additive_features=_params(settings, columns)["additive_features"],
             on_step=on_step,
         )
     churn, winback, decline, orders, spend, spend_figures = fit_models(
-        train, valid, columns, settings, tuning.best_params if tuning else None, on_step, seasons
+        train, valid, columns, settings, tuning.best_params if tuning else None, on_step
     )
-    choices |= spend_figures | (_month_levels(churn) if seasons else {})
+    choices |= spend_figures | _month_levels(churn)
     with step(on_step, "calibration") as done:
         calibrator, method, scores, winback_calibrator = _calibrate_populations(
             churn, winback, valid, columns, settings.calibration, choices
@@ -522,7 +519,7 @@ def train_models(
             test=settings.test_cutoffs,
             min_train_cutoffs=settings.min_period_train_cutoffs,
             discount_rate=settings.discount_rate,
-            params=_params(settings, columns, seasons),
+            params=_params(settings, columns),
             btyd=btyd,
         )
         done.detail = ", ".join(f"period {k} {m}" for k, m in periods.methods.items())
@@ -590,25 +587,6 @@ def _calibrate_populations(
         winback, _in(valid, WINBACK), columns, method
     )
     return calibrator, chosen, scores, winback_calibrator
-
-
-def _without_seasons(
-    frame: pd.DataFrame, columns: list[str], split: TimeSplit, choices: dict[str, Any]
-) -> tuple[pd.DataFrame, bool]:
-    """Blank the calendar inputs where a split by customer says the history is short.
-
-    Less than a year of cutoffs sees a few calendar months, each at one age of the customer base
-    (one cohort's months are its ages): a month's level would be the cohort's age, applied to a
-    scoring month never seen. Blank in training, the inputs win no split and scores ignore them.
-    """
-    calendar = [c for c in CALENDAR_INPUTS if c in columns]
-    if split.by == "time" or not calendar:
-        return frame, True
-    choices["month_levels"] = (
-        "not learned: the history is too short to tell a calendar month from the age of the "
-        "customer base"
-    )
-    return frame.assign(**dict.fromkeys(calendar, np.nan)), False
 
 
 def _with_populations(
