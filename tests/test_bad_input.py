@@ -728,14 +728,14 @@ CASES = [
     case(
         "snapshots without enough history",
         nothing,
-        r"^the data runs from 2024-01-01 to 2024-03-29: too short for 180 days of history",
+        r"^the data runs from 2024-01-01 to 2024-03-29: too short for 90 days of history",
         ("snapshots", "--config", "winback.toml", "--out", "out.csv"),
     ),
     case(
         # Refused before the MLflow store is opened: no empty mlruns/ is left behind.
         "train without enough history",
         nothing,
-        r"^the data runs from 2024-01-01 to 2024-03-29: too short for 180 days of history",
+        r"^the data runs from 2024-01-01 to 2024-03-29: too short for 90 days of history",
         ("train", "--config", "winback.toml"),
     ),
 ]

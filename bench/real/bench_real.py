@@ -23,9 +23,9 @@ time>.json`` (git-ignored: the README keeps the reference table). The wheel and 
 directories (data, config, MLflow store, model report) go to ``.cache/bench-real/``. ``--quick``
 takes a seeded random fifth of the customers (about 4,700): a check of the harness, not figures.
 
-Measured on 2 cores shared with other jobs (load average 14 when sampled): ``make bench-real``
-25.5 min (winback 17 min, BG/NBD 95 s, Pareto/NBD 137 s, the LightGBM 179 s), ``--quick`` 12 min
-(winback 8 min of it).
+Measured on 2 cores shared with other jobs (load average 6–8): ``--only cdnow`` 6.5–12.6 min
+(winback in the natural configuration 4.9–7.6 min of it). Earlier, with the refused natural
+configuration followed by the 30d×9 one, 25.5 min at load 14.
 """
 
 from __future__ import annotations
