@@ -21,8 +21,9 @@ from winback.cli import app
 #: Every step ``train`` reports, in order.
 STEPS = (
     "snapshots", "BG/NBD inputs", "tuning trial 1/2", "tuning trial 2/2",
-    "churn model, retention", "churn model, win-back", "decline model", "orders model", "spend model", "calibration", "value per period models",
-    "baselines", "test evaluation", "explanations", "model report", "registration",
+    "churn model, retention", "churn model, win-back", "decline model", "orders model",
+    "spend model", "calibration", "value per period models", "baselines", "test evaluation",
+    "explanations", "model report", "registration",
 )  # fmt: skip
 
 
