@@ -38,6 +38,7 @@ from winback.training.pipeline import (
     TrainResult,
     comparison_table,
     evaluate,
+    population_metrics,
     train_models,
 )
 from winback.training.progress import OnStep, step
@@ -90,7 +91,8 @@ def champion_metrics(name: str, dataset: Dataset, test: pd.DataFrame) -> dict[st
     except ModelFileError:
         return {}
     bundle: ModelBundle = model.bundle
-    labels = test[["customer_id", "as_of", "churned", "orders_next", "spend_next"]]
+    keep = ["customer_id", "as_of", "churned", "orders_next", "spend_next"]
+    labels = test[keep + (["population"] if "population" in test else [])]
     if set(bundle.feature_columns) <= set(test.columns):
         rows = test
     else:  # trained on other columns (other event types): rebuild its own features
@@ -100,7 +102,21 @@ def champion_metrics(name: str, dataset: Dataset, test: pd.DataFrame) -> dict[st
         )
     rows = rows.reset_index(drop=True)
     predicted = bundle.predict(rows)
-    return evaluate(rows, {"ours": predicted.assign(p_active=1 - predicted["churn_probability"])})
+    ours = {"ours": predicted.assign(p_active=1 - predicted["churn_probability"])}
+    metrics = evaluate(rows, ours)
+    if "population" in rows and rows["population"].notna().all():
+        metrics |= population_metrics(rows, ours)
+    return metrics
+
+
+def _gate(metrics: dict[str, float]) -> PromotionRule:
+    """The default promotion rule: PR AUC among the active customers where populations exist.
+
+    The retention question is the one a challenger must answer better; the whole base mixes in
+    long-lapsed customers, who are easy to call.
+    """
+    retention = "retention.test.ours.active.pr_auc"
+    return PromotionRule(metric=retention) if retention in metrics else PromotionRule()
 
 
 def _log_explanations(result: TrainResult, frame: pd.DataFrame, rows: int = 2000) -> int:
@@ -153,7 +169,6 @@ def train_and_register(
     Each step (snapshots, tuning trials, models, baselines, explanations, report, registration)
     is reported to ``on_step`` as it finishes; the library itself prints nothing.
     """
-    rule = rule or PromotionRule()
     features, labels, tracking = settings.features, settings.labels, settings.tracking
     with step(on_step, "snapshots") as done:
         snaps = build_snapshots(
@@ -220,8 +235,10 @@ def train_and_register(
         with step(on_step, "registration") as done:
             info = log_bundle(result.bundle)
             version = register(info.model_uri, tracking.registered_model)
+            # Both models judged on this run's test rows, each population on its own rows.
+            test = test.assign(population=result.bundle.population(test))
             current = champion_metrics(tracking.registered_model, dataset, test)
-            decision = decide_promotion(result.metrics, current, rule)
+            decision = decide_promotion(result.metrics, current, rule or _gate(result.metrics))
             apply_promotion(tracking.registered_model, version, decision)
             describe_registration(
                 tracking.registered_model,

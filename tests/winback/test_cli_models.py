@@ -80,14 +80,18 @@ def test_a_retrained_tie_stays_challenger_and_promote_moves_the_champion(project
     second_id = re.search(r"MLflow run (\w+)", second.stdout)
     assert second_id is not None and f"MLflow run       {second_id[1]}" in summary.stdout
     assert "registered     winback version 2 (challenger)" in summary.stdout
-    assert "promotion      not promoted: candidate test.ours.active.pr_auc" in summary.stdout
+    assert (
+        "promotion      not promoted: candidate retention.test.ours.active.pr_auc" in summary.stdout
+    )
     assert "champion       winback version 1: scores and lists use it" in summary.stdout
     facts = json.loads(invoke("summary", "--config", "s.toml", "--json").stdout)
     assert facts["run"]["run_id"] == second_id[1]
     assert (facts["run"]["version"], facts["run"]["aliases"]) == (2, ["challenger"])
     assert facts["run"]["champion"] == 1
     assert facts["run"]["promotion"]["decision"] == "not promoted"
-    assert facts["run"]["promotion"]["reason"].startswith("candidate test.ours.active.pr_auc")
+    assert facts["run"]["promotion"]["reason"].startswith(
+        "candidate retention.test.ours.active.pr_auc"
+    )
     runs = invoke("runs", "--config", "s.toml")
     assert runs.exit_code == 0, runs.output
     assert "champion" in runs.stdout and "challenger" in runs.stdout
