@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Self, cast
 
@@ -225,6 +225,7 @@ class _LightGBMModel(BaseEstimator):
         *,
         eval_set: tuple[pd.DataFrame, Any] | None = None,
         pretrained: dict[str, _LightGBMModel] | None = None,
+        sample_weight: Any = None,
     ) -> Self:
         """Train on ``X`` and ``y``; early-stop on ``eval_set`` (a later period) when given.
 
@@ -233,6 +234,7 @@ class _LightGBMModel(BaseEstimator):
         ``pretrained`` maps a part's name (``"orders"`` of ``SpendModel(objective=
         "orders_x_value")``) to a fitted model that trained exactly that part on the same rows,
         label and hyperparameters; its booster is taken instead of training it again.
+        ``sample_weight`` (one non-negative number per row of ``X``) weighs each row's loss.
         """
         self._check_frame(X, "X")
         if len(X) == 0 or X.shape[1] == 0:
@@ -244,6 +246,14 @@ class _LightGBMModel(BaseEstimator):
         self._check_level_features()
         data = self._encode(X)
         tasks = self._tasks(labels, "y")
+        if sample_weight is not None:
+            weight = np.asarray(sample_weight, dtype="float64")
+            if weight.shape != (len(X),) or not (np.isfinite(weight) & (weight >= 0)).all():
+                raise ValueError("sample_weight must hold one finite number >= 0 per row of X")
+            tasks = {
+                n: replace(t, weight=weight[t.rows] * (1.0 if t.weight is None else t.weight))
+                for n, t in tasks.items()
+            }
         eval_tasks: dict[str, _Task] = {}
         eval_data = None
         if eval_set is not None:

@@ -106,6 +106,22 @@ def _in(frame: pd.DataFrame, population: str) -> pd.DataFrame:
     return frame[frame["population"] == population]
 
 
+def _population_rows(
+    train: pd.DataFrame, population: str, borrow: float
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """A population model's labelled training rows and their weights.
+
+    Its own rows, plus the other population's at weight ``borrow`` (0 leaves them out).
+    """
+    rows = _labelled(train, "churned")
+    if "population" not in rows:
+        return rows, None
+    own = (rows["population"] == population).to_numpy()
+    if borrow == 0:
+        return rows[own], None
+    return rows, np.where(own, 1.0, borrow)
+
+
 def _learnable(train: pd.DataFrame, valid: pd.DataFrame, label: str) -> bool:
     """Both classes of ``label`` in training and in validation: a model can learn and stop."""
     return all(_labelled(f, label)[label].nunique() == 2 for f in (train, valid))
@@ -137,17 +153,26 @@ def fit_models(
         and _learnable(_in(train, WINBACK), _in(valid, WINBACK), "churned")
         and _learnable(_in(train, RETENTION), _in(valid, RETENTION), "churned")
     )
-    first = (_in(train, RETENTION), _in(valid, RETENTION)) if split_populations else (train, valid)
+    first = _in(valid, RETENTION) if split_populations else valid
     with step(on_step, "churn model, retention" if split_populations else "churn model") as done:
+        rows, weight = (
+            _population_rows(train, RETENTION, settings.population_borrow)
+            if split_populations
+            else (_labelled(train, "churned"), None)
+        )
         churn = ChurnModel(**tuned).fit(
-            *_data(first[0], "churned", columns), eval_set=_data(first[1], "churned", columns)
+            *_data(rows, "churned", columns),
+            eval_set=_data(first, "churned", columns),
+            sample_weight=weight,
         )
         done.detail = _rounds(churn)
     if split_populations:
         with step(on_step, "churn model, win-back") as done:
+            rows, weight = _population_rows(train, WINBACK, settings.population_borrow)
             winback = ChurnModel(**params).fit(
-                *_data(_in(train, WINBACK), "churned", columns),
+                *_data(rows, "churned", columns),
                 eval_set=_data(_in(valid, WINBACK), "churned", columns),
+                sample_weight=weight,
             )
             done.detail = _rounds(winback)
     decline = None

@@ -29,6 +29,10 @@ class TrainingSettings(BaseModel):
     spend_objective: Literal["auto", "tweedie", "two_part", "orders_x_value"] = "auto"
     calibration: Literal["auto", "isotonic", "platt", "none"] = "auto"
     bgnbd_baseline: bool = True
+    #: Weight of the other population's rows in each population's churn model (0: its own rows
+    #: only; 1: every row counts once, and early stopping, tuning and calibration are its own).
+    #: 1 by measurement on CDNOW's calibration period (docs/2026-12-05-populations-…).
+    population_borrow: float = Field(default=1.0, ge=0.0, le=1.0)
     #: Give the models BG/NBD's P(alive), expected orders and spend as inputs
     #: (fitted on the last training cutoff), and extrapolate unlearnable periods with its decay.
     btyd_features: bool = True
