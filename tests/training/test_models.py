@@ -469,3 +469,19 @@ def test_levels_of_a_large_training_set_are_refit_on_every_kth_row(
         y, X["as_of_month"]
     )
     np.testing.assert_allclose(everyone, 1.0, atol=0.12)
+
+
+def test_sample_weight_counts_each_row_that_many_times() -> None:
+    rng = np.random.default_rng(4)
+    x = pd.DataFrame({"a": rng.normal(size=4000), "b": rng.normal(size=4000)})
+    y = (rng.random(4000) < 1 / (1 + np.exp(-x["a"]))).astype(float)
+    params = {"n_estimators": 60, "learning_rate": 0.1, "n_jobs": 1}
+    plain = ChurnModel(**params).fit(x, y)
+    # Churners weighted three times triple each row's odds: p becomes 3p / (3p + 1 − p).
+    weighted = ChurnModel(**params).fit(x, y, sample_weight=np.where(y == 1, 3.0, 1.0))
+    p, q = plain.predict_proba(x), weighted.predict_proba(x)
+    assert q.mean() == pytest.approx((3 * p / (3 * p + 1 - p)).mean(), abs=0.02)
+    with pytest.raises(ValueError, match="one finite number >= 0 per row"):
+        ChurnModel(**params).fit(x, y, sample_weight=np.full(10, 1.0))
+    with pytest.raises(ValueError, match="one finite number >= 0 per row"):
+        ChurnModel(**params).fit(x, y, sample_weight=np.full(4000, -1.0))
