@@ -195,6 +195,26 @@ def in_previous_window(days: int) -> str:
     return f"age_us > {window_us(days)} AND age_us <= {window_us(2 * days)}"
 
 
+#: A month in the usage rates, in days: "events per month" are events per 30 days.
+MONTH_DAYS = 30
+
+
+def observed_days(days: int) -> str:
+    """SQL: days of ``[as_of − days, as_of)`` the customer has been known in, at least 1.
+
+    Days are counted back from as_of in whole days, as a record's day is (``ceil`` of the
+    tenure: a customer first seen 1.5 days ago has been seen on 2 of those days), so a rate over
+    them never exceeds one per day of activity. A derived expression (``first_seen_us`` comes
+    from the builder, see ``features.profile``); tenure is always above 0, as records are.
+    """
+    return f"least({days}, ceil(first_seen_us / {DAY_US}))"
+
+
+def per_month(count: str, days: int) -> str:
+    """SQL: ``count`` over the last ``days`` days as a rate per month of the time observed."""
+    return f"{count} * {MONTH_DAYS} / {observed_days(days)}"
+
+
 def relative_change(recent: str, previous: str) -> str:
     """(recent − previous) / (recent + previous): −1 gone, 0 flat, +1 new; NULL when both are 0."""
     return f"({recent} - {previous}) / nullif({recent} + {previous}, 0)"
@@ -257,6 +277,7 @@ __all__ = [
     "FRICTION_EVENTS",
     "MONEY_DECIMALS",
     "MONEY_TYPE",
+    "MONTH_DAYS",
     "WEEK_US",
     "WIDE_MONEY_TYPE",
     "Family",
@@ -269,6 +290,8 @@ __all__ = [
     "in_window",
     "micros_between",
     "money",
+    "observed_days",
+    "per_month",
     "relative_change",
     "slope_divisor",
     "slope_sum",

@@ -20,6 +20,7 @@ from winback.features.definitions import (
     feature,
     in_previous_window,
     in_window,
+    per_month,
     relative_change,
     weekly_slope,
 )
@@ -65,6 +66,20 @@ def spend_in_window(w: int) -> str:
 def refunds_in_window(w: int) -> str:
     """Amount refunded in [as_of − {w} days, as_of), as a positive number."""
     return f"coalesce(-sum(amount) FILTER (WHERE NOT is_order AND {in_window(w)}), 0)"
+
+
+@feature("orders_per_month_{w}d", unit="orders/month", source="transactions", kind="derived",
+         risk="low")  # fmt: skip
+def orders_per_month(w: int) -> str:
+    """Orders per month (30 days) in [as_of − {w} days, as_of), over the days of the window since the customer was first seen."""  # noqa: E501
+    return per_month(f"orders_{w}d", w)
+
+
+@feature("spend_per_month_{w}d", unit="currency/month", source="transactions", kind="derived",
+         risk="low")  # fmt: skip
+def spend_per_month(w: int) -> str:
+    """Net spend (orders minus refunds) per month (30 days) in [as_of − {w} days, as_of), over the days of the window since the customer was first seen."""  # noqa: E501
+    return per_month(f"spend_{w}d", w)
 
 
 @feature("avg_order_value_{w}d", unit="currency", source="transactions", risk="never")
