@@ -46,6 +46,7 @@ from winback.features.engagement import (
     events_table_sql,
     usage_totals,
 )
+from winback.features.rfm import order_totals
 from winback.features.settings import FeatureSettings
 
 ORDERS_TABLE = "_winback_orders"
@@ -319,9 +320,11 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
             ),
             plan.by_source("transactions"),
             "max(age_us)",
+            order_totals(),
         )
     ]
     parts = ["tx"]
+    carried += [f"coalesce({col}, 0) AS {col}" for col in order_totals()]
     if dataset.has("events"):
         keys = list(plan.event_types.items())
         # Grouping on a small integer is much cheaper than on the text of the type.

@@ -215,6 +215,31 @@ def per_month(count: str, days: int) -> str:
     return f"{count} * {MONTH_DAYS} / {observed_days(days)}"
 
 
+#: A rate's recent month and the year it is compared with: the change families set the last 30
+#: days against the customer's own rate over the rest of the last 365 days.
+RECENT_DAYS = MONTH_DAYS
+BASELINE_DAYS = 365
+
+
+def in_earlier_year() -> str:
+    """SQL condition: the record lies in ``[as_of − 365 days, as_of − 30 days)``."""
+    return f"age_us > {window_us(RECENT_DAYS)} AND {in_window(BASELINE_DAYS)}"
+
+
+def recent_rate(recent: str) -> str:
+    """SQL: the count ``recent`` of the last 30 days per month of them the customer was known."""
+    return per_month(recent, RECENT_DAYS)
+
+
+def usual_rate(earlier: str) -> str:
+    """SQL: the count ``earlier`` of :func:`in_earlier_year` per month of it the customer was known.
+
+    NULL for a customer known for 30 days or less: there is no earlier rate to compare with.
+    """
+    earlier_days = f"greatest({observed_days(BASELINE_DAYS)} - {RECENT_DAYS}, 0)"
+    return f"{earlier} * {MONTH_DAYS} / nullif({earlier_days}, 0)"
+
+
 def relative_change(recent: str, previous: str) -> str:
     """(recent − previous) / (recent + previous): −1 gone, 0 flat, +1 new; NULL when both are 0."""
     return f"({recent} - {previous}) / nullif({recent} + {previous}, 0)"
@@ -271,6 +296,7 @@ def sql_identifier(text: str) -> str:
 
 
 __all__ = [
+    "BASELINE_DAYS",
     "DAY_S",
     "DAY_US",
     "FAMILIES",
@@ -278,6 +304,7 @@ __all__ = [
     "MONEY_DECIMALS",
     "MONEY_TYPE",
     "MONTH_DAYS",
+    "RECENT_DAYS",
     "WEEK_US",
     "WIDE_MONEY_TYPE",
     "Family",
@@ -286,16 +313,19 @@ __all__ = [
     "event_risk",
     "family_of",
     "feature",
+    "in_earlier_year",
     "in_previous_window",
     "in_window",
     "micros_between",
     "money",
     "observed_days",
     "per_month",
+    "recent_rate",
     "relative_change",
     "slope_divisor",
     "slope_sum",
     "sql_identifier",
+    "usual_rate",
     "weekly_slope",
     "window_us",
 ]

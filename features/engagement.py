@@ -19,25 +19,22 @@ from __future__ import annotations
 
 from winback.features.definitions import (
     DAY_US,
-    MONTH_DAYS,
+    RECENT_DAYS,
     feature,
+    in_earlier_year,
     in_previous_window,
     in_window,
     micros_between,
-    observed_days,
     per_month,
+    recent_rate,
     relative_change,
     slope_divisor,
     slope_sum,
-    window_us,
+    usual_rate,
 )
 
 #: The prepared events table the features read (:func:`events_table_sql`).
 EVENTS_TABLE = "_winback_events"
-#: A usage rate's recent month and the year it is compared with: the change families set the
-#: last 30 days against the customer's rate over the rest of the last 365 days.
-RECENT_DAYS = MONTH_DAYS
-BASELINE_DAYS = 365
 
 
 def events_table_sql() -> str:
@@ -80,8 +77,7 @@ def event_partials(windows: tuple[int, ...], weeks: int) -> dict[str, str]:
         partials[f"a_{w}d"] = f"count(*) FILTER (WHERE {FIRST_OF_DAY} AND {in_window(w)})"
     partials["a_all"] = f"count(*) FILTER (WHERE {FIRST_OF_DAY})"
     partials["n_recent"] = f"count(*) FILTER (WHERE {in_window(RECENT_DAYS)})"
-    earlier = f"age_us > {window_us(RECENT_DAYS)} AND {in_window(BASELINE_DAYS)}"
-    partials["n_earlier"] = f"count(*) FILTER (WHERE {earlier})"
+    partials["n_earlier"] = f"count(*) FILTER (WHERE {in_earlier_year()})"
     return partials
 
 
@@ -166,29 +162,18 @@ def active_days_per_month(w: int) -> str:
     return per_month(f"_active_days_{w}d", w)
 
 
-def _usual_rate() -> str:
-    """SQL: events per month in [as_of − 365 days, as_of − 30 days), over the days observed."""
-    # None for a customer known for 30 days or less: there is no earlier rate to compare with.
-    earlier_days = f"greatest({observed_days(BASELINE_DAYS)} - {RECENT_DAYS}, 0)"
-    return f"_events_earlier * {MONTH_DAYS} / nullif({earlier_days}, 0)"
-
-
-def _recent_rate() -> str:
-    """SQL: events per month in the last 30 days, for a customer known for longer than that."""
-    return f"_events_recent * {MONTH_DAYS} / {observed_days(RECENT_DAYS)}"
-
-
 @feature("events_per_month_ratio", unit="ratio", source="events", kind="derived", risk="low")
 def events_per_month_ratio() -> str:
-    """Engagement events per month over the last 30 days divided by the customer's usual rate, events per month over the 335 days before as far as observed; below 1 means less use than usual (empty without an event in those 335 days)."""  # noqa: E501
-    return f"{_recent_rate()} / nullif({_usual_rate()}, 0)"
+    """Engagement events in the last 30 days divided by the customer's usual monthly number in the 335 days before; below 1 means less use than usual (usual: per 30 days of those the customer was known in; empty without an event in them)."""  # noqa: E501
+    usual = usual_rate("_events_earlier")
+    return f"{recent_rate('_events_recent')} / nullif({usual}, 0)"
 
 
 @feature("events_per_month_change", unit="events/month", source="events", kind="derived",
          risk="low")  # fmt: skip
 def events_per_month_change() -> str:
-    """Engagement events per month over the last 30 days minus the customer's usual rate, events per month over the 335 days before as far as observed (empty for a customer known for 30 days or less)."""  # noqa: E501
-    return f"{_recent_rate()} - {_usual_rate()}"
+    """Change in engagement events per month: the last 30 days minus the customer's usual monthly number in the 335 days before (per 30 days of those the customer was known in; empty for a customer known for 30 days or less)."""  # noqa: E501
+    return f"{recent_rate('_events_recent')} - {usual_rate('_events_earlier')}"
 
 
 @feature("{e}_share_365d", unit="share", source="events", risk="never")

@@ -29,7 +29,10 @@ ENTRY_COLUMNS = ("name", "meaning", "window_days", "unit", "family", "source")
 
 # The one cross-feature rule: a feature and the feature expressing it as a multiple of the
 # customer's own usual level. The multiple is better context than any population figure.
-OWN_USUAL = {"days_since_last_order": ("overdue_ratio", "their usual gap")}
+OWN_USUAL = {
+    "days_since_last_order": ("overdue_ratio", "their usual gap"),
+    "days_since_last_event": ("event_overdue_ratio", "their usual gap between active days"),
+}
 # What a customer without rows in a source has none of (why a windowed value is missing).
 _SOURCE_NOUN = {
     "transactions": "orders",

@@ -113,6 +113,19 @@ def _micros(ts: datetime, as_of: datetime) -> int:
     return (as_of - ts) // timedelta(microseconds=1)
 
 
+def _rate_change(name: str, ages: list[float], known_days: int) -> dict[str, float | None]:
+    """The last 30 days per month against the rest of the last 365 days per month known."""
+    recent = sum(1 for a in ages if a <= 30)
+    earlier = sum(1 for a in ages if 30 < a <= 365)
+    earlier_days = min(365, known_days) - 30
+    usual = earlier * 30 / earlier_days if earlier_days > 0 else None
+    rate = recent * 30 / min(30, known_days)
+    return {
+        f"{name}_per_month_ratio": rate / usual if usual else None,
+        f"{name}_per_month_change": rate - usual if usual is not None else None,
+    }
+
+
 def _usage(
     events: list[tuple[dict, float]],
     as_of: datetime,
@@ -132,13 +145,7 @@ def _usage(
         days = {day_of[id(r)] for r, a in events if _in(a, w)}
         f[f"events_per_month_{w}d"] = count * 30 / min(w, known_days)
         f[f"active_days_per_month_{w}d"] = len(days) * 30 / min(w, known_days)
-    recent = sum(1 for _, a in events if a <= 30)
-    earlier = sum(1 for _, a in events if 30 < a <= 365)
-    earlier_days = min(365, known_days) - 30
-    usual = earlier * 30 / earlier_days if earlier_days > 0 else None
-    rate = recent * 30 / min(30, known_days)
-    f["events_per_month_ratio"] = rate / usual if usual else None
-    f["events_per_month_change"] = rate - usual if usual is not None else None
+    f.update(_rate_change("events", [a for _, a in events], known_days))
     year = [r["event_type"] for r, a in events if a <= 365]
     for key, raw in event_types.items():
         f[f"{key}_share_365d"] = year.count(raw) / len(year) if year else None
@@ -285,6 +292,7 @@ def naive_features(
         for w in windows:
             f[f"orders_per_month_{w}d"] = f[f"orders_{w}d"] * 30 / min(w, known_days)  # type: ignore[operator]
             f[f"spend_per_month_{w}d"] = float(f[f"spend_{w}d"]) * 30 / min(w, known_days)  # type: ignore[arg-type]
+        f.update(_rate_change("orders", [a for _, a in buys], known_days))
         if "events" in tables:
             f.update(_usage(e, as_of, windows, known_days, event_types, f["days_since_last_event"]))
         if has_signup:

@@ -71,6 +71,17 @@ def test_six_visits_in_the_first_60_days_and_one_in_the_last_30_is_a_third_of_th
     assert row["events_per_month_30d"] == 1
 
 
+def test_a_monthly_payer_who_skips_the_last_month_has_no_orders_against_one_usual():
+    # Paid every 30 days from 200 days ago to 35 days ago, nothing since.
+    payments = [("a", ago(200 - 30 * i), 10.0) for i in range(6)]  # 200, 170, …, 50 days ago
+    row = features([("a", ago(3), "visit")], orders=payments).loc["a"]
+    # Known 200 days: 170 of them before the last 30, with 6 payments: 30·6/170 a month.
+    usual = 6 * 30 / 170
+    assert row["orders_per_month_ratio"] == 0
+    assert row["orders_per_month_change"] == pytest.approx(-usual)
+    assert row["orders_per_month_365d"] == pytest.approx(6 * 30 / 200)
+
+
 def test_a_short_tenure_rate_divides_by_the_days_known_and_has_no_change_yet():
     row = features([("new", ago(10), "visit")] + [("new", ago(d), "visit") for d in (8, 6, 4, 2)])
     assert row.loc["new", "events_30d"] == 5
