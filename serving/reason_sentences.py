@@ -29,10 +29,7 @@ ENTRY_COLUMNS = ("name", "meaning", "window_days", "unit", "family", "source")
 
 # The one cross-feature rule: a feature and the feature expressing it as a multiple of the
 # customer's own usual level. The multiple is better context than any population figure.
-OWN_USUAL = {
-    "days_since_last_order": ("overdue_ratio", "their usual gap"),
-    "days_since_last_event": ("event_overdue_ratio", "their usual gap between active days"),
-}
+OWN_USUAL = {"days_since_last_order": ("overdue_ratio", "their usual gap")}
 # What a customer without rows in a source has none of (why a windowed value is missing).
 _SOURCE_NOUN = {
     "transactions": "orders",
@@ -459,7 +456,7 @@ def _currency(entry: Entry) -> Render:
 def _share(entry: Entry) -> Render:
     found = _SHARE.match(entry.meaning)
     if found:
-        head = f"{_upper(found['part'])}: {{}} of {found['whole']}{_span(entry)}"
+        head = f"{_upper(_events(found['part']))}: {{}} of {found['whole']}{_span(entry)}"
     else:
         head = f"{_upper(_subject(entry.meaning))}{_span(entry)}: {{}}"
     old_enough = _OLD_ENOUGH.search(entry.meaning)
