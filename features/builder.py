@@ -5,8 +5,8 @@ joined to the cutoffs on ``timestamp < as_of`` before anything is aggregated. Th
 values are computed ahead of the join: an order's gap to the customer's previous order and an
 event's previous event, which depend on earlier records alone, and whether an offer was
 redeemed, which looks ahead of the offer and is therefore read only for offers whose redemption
-window closed before ``T``. A
-training set is the same query over many cutoffs; scoring is the same query over one.
+window closed before ``T``. A training set is the same query over many cutoffs; scoring is the
+same query over one.
 """
 
 from __future__ import annotations
@@ -307,8 +307,9 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
     it. Reads the cutoffs table set by :func:`set_cutoffs`.
     """
     orders = prepare_orders(dataset)
-    # Internal per-customer totals the derived families read beside the features.
-    carried: list[str] = []
+    order_sums = order_totals()
+    # Internal per-customer totals the derived families read beside the features (0 if none).
+    carried = [f"coalesce({col}, 0) AS {col}" for col in order_sums]
     order_cols = [c for c in ("category", "discount") if dataset.has("transactions", c)]
     ctes = [
         _aggregate(
@@ -320,11 +321,10 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
             ),
             plan.by_source("transactions"),
             "max(age_us)",
-            order_totals(),
+            order_sums,
         )
     ]
     parts = ["tx"]
-    carried += [f"coalesce({col}, 0) AS {col}" for col in order_totals()]
     if dataset.has("events"):
         keys = list(plan.event_types.items())
         # Grouping on a small integer is much cheaper than on the text of the type.

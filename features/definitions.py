@@ -8,7 +8,9 @@ dictionary is generated from the code. The function returns a SQL expression:
 - ``kind="aggregate"``: an aggregate over one source's rows before ``as_of``. The rows offer
   ``age_us`` (microseconds between the record and ``as_of``, always > 0), ``week_back``
   (0 for the most recent 7 days), and the source's own columns (see ``builder``).
-- ``kind="derived"``: a scalar over other features of the same customer and cutoff.
+- ``kind="derived"``: a scalar over other features of the same customer and cutoff, and over
+  what the builder carries beside them: ``first_seen_us`` (the tenure, see ``profile``) and the
+  internal totals of ``rfm.order_totals`` and ``engagement.usage_totals``.
 
 Expressions are written in DuckDB SQL and kept to constructs that sqlglot transpiles to Spark SQL.
 
