@@ -1,11 +1,12 @@
 """Build the point-in-time feature table for one or many cutoffs in one DuckDB query.
 
 Every feature at cutoff ``T`` uses only records stamped strictly before ``T``: each source is
-joined to the cutoffs on ``timestamp < as_of`` before anything is aggregated. Two per-record
-values are computed ahead of the join: an order's gap to the customer's previous order, which
-depends on earlier records alone, and whether an offer was redeemed, which looks ahead of the
-offer and is therefore read only for offers whose redemption window closed before ``T``. A
-training set is the same query over many cutoffs; scoring is the same query over one.
+joined to the cutoffs on ``timestamp < as_of`` before anything is aggregated. Three per-record
+values are computed ahead of the join: an order's gap to the customer's previous order and an
+event's previous event, which depend on earlier records alone, and whether an offer was
+redeemed, which looks ahead of the offer and is therefore read only for offers whose redemption
+window closed before ``T``. A training set is the same query over many cutoffs; scoring is the
+same query over one.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ from winback.features.definitions import (
     money,
     sql_identifier,
 )
-from winback.features.engagement import event_partials
+from winback.features.engagement import (
+    EVENTS_TABLE,
+    aged_event_columns,
+    event_partials,
+    events_table_sql,
+    usage_totals,
+)
+from winback.features.rfm import order_totals
 from winback.features.settings import FeatureSettings
 
 ORDERS_TABLE = "_winback_orders"
@@ -243,6 +251,14 @@ def prepare_orders(dataset: Dataset) -> str:
     return ORDERS_TABLE
 
 
+def prepare_events(dataset: Dataset) -> str:
+    """Create (once per dataset) the events table the features read (``engagement``)."""
+    if EVENTS_TABLE not in dataset.prepared:
+        dataset.con.execute(f"CREATE OR REPLACE TEMP TABLE {EVENTS_TABLE} AS {events_table_sql()}")
+        dataset.prepared.add(EVENTS_TABLE)
+    return EVENTS_TABLE
+
+
 def set_cutoffs(dataset: Dataset, cutoffs: Iterable[date | datetime | str]) -> list[datetime]:
     """Store the cutoffs in the connection as the table every builder query joins."""
     moments = sorted({dataset.cutoff(c) for c in cutoffs})
@@ -265,8 +281,18 @@ def _aged(table: str, columns: str) -> str:
     """
 
 
-def _aggregate(name: str, base: str, features: Sequence[Feature], first_seen: str) -> str:
-    selects = ",\n".join(f'CAST({f.expression} AS DOUBLE) AS "{f.name}"' for f in features)
+def _aggregate(
+    name: str,
+    base: str,
+    features: Sequence[Feature],
+    first_seen: str,
+    totals: dict[str, str] | None = None,
+) -> str:
+    """One source's aggregate features per (customer, cutoff), with internal ``totals``."""
+    selects = ",\n".join(
+        [f'CAST({f.expression} AS DOUBLE) AS "{f.name}"' for f in features]
+        + [f"{expr} AS {col}" for col, expr in (totals or {}).items()]
+    )
     return f"""{name} AS (
         SELECT customer_id, as_of, {first_seen} AS _first_seen_us{"," if selects else ""}
         {selects}
@@ -281,6 +307,9 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
     it. Reads the cutoffs table set by :func:`set_cutoffs`.
     """
     orders = prepare_orders(dataset)
+    order_sums = order_totals()
+    # Internal per-customer totals the derived families read beside the features (0 if none).
+    carried = [f"coalesce({col}, 0) AS {col}" for col in order_sums]
     order_cols = [c for c in ("category", "discount") if dataset.has("transactions", c)]
     ctes = [
         _aggregate(
@@ -292,6 +321,7 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
             ),
             plan.by_source("transactions"),
             "max(age_us)",
+            order_sums,
         )
     ]
     parts = ["tx"]
@@ -310,11 +340,15 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
         per_type = f"""
             SELECT customer_id, as_of, {key} AS event_key,
                    {", ".join(f"{expr} AS {name}" for name, expr in partials.items())}
-            FROM ({_aged("events", f", {code} AS event_code")})
+            FROM ({_aged(prepare_events(dataset), f", {code} AS event_code{aged_event_columns()}")})
             GROUP BY customer_id, as_of, event_code
         """
-        ctes.append(_aggregate("ev", per_type, plan.by_source("events"), "max(first_age_us)"))
+        totals = usage_totals(plan.windows_days)
+        ctes.append(
+            _aggregate("ev", per_type, plan.by_source("events"), "max(first_age_us)", totals)
+        )
         parts.append("ev")
+        carried += [f"coalesce({col}, 0) AS {col}" for col in totals]
     if dataset.has("campaigns"):
         treated = "coalesce(t.treated, FALSE)" if dataset.has("campaigns", "treated") else "TRUE"
         cost = f", {money('t.cost')} AS cost" if dataset.has("campaigns", "cost") else ""
@@ -364,7 +398,8 @@ def feature_sql(dataset: Dataset, plan: FeaturePlan) -> str:
         if f.kind == "aggregate"
     ]
     ctes.append(f"""filled AS (
-        SELECT customer_id, as_of, first_seen_us{"".join(", " + c for c in aggregate_cols)}
+        SELECT customer_id, as_of, first_seen_us
+               {"".join(", " + c for c in [*aggregate_cols, *carried])}
                {", signup_age_us" if has_signup else ""}
         FROM known {joins} {signup}
     )""")

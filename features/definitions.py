@@ -8,7 +8,9 @@ dictionary is generated from the code. The function returns a SQL expression:
 - ``kind="aggregate"``: an aggregate over one source's rows before ``as_of``. The rows offer
   ``age_us`` (microseconds between the record and ``as_of``, always > 0), ``week_back``
   (0 for the most recent 7 days), and the source's own columns (see ``builder``).
-- ``kind="derived"``: a scalar over other features of the same customer and cutoff.
+- ``kind="derived"``: a scalar over other features of the same customer and cutoff, and over
+  what the builder carries beside them: ``first_seen_us`` (the tenure, see ``profile``) and the
+  internal totals of ``rfm.order_totals`` and ``engagement.usage_totals``.
 
 Expressions are written in DuckDB SQL and kept to constructs that sqlglot transpiles to Spark SQL.
 
@@ -195,6 +197,51 @@ def in_previous_window(days: int) -> str:
     return f"age_us > {window_us(days)} AND age_us <= {window_us(2 * days)}"
 
 
+#: A month in the usage rates, in days: "events per month" are events per 30 days.
+MONTH_DAYS = 30
+
+
+def observed_days(days: int) -> str:
+    """SQL: days of ``[as_of − days, as_of)`` the customer has been known in, at least 1.
+
+    Days are counted back from as_of in whole days, as a record's day is (``ceil`` of the
+    tenure: a customer first seen 1.5 days ago has been seen on 2 of those days), so a rate over
+    them never exceeds one per day of activity. A derived expression (``first_seen_us`` comes
+    from the builder, see ``features.profile``); tenure is always above 0, as records are.
+    """
+    return f"least({days}, ceil(first_seen_us / {DAY_US}))"
+
+
+def per_month(count: str, days: int) -> str:
+    """SQL: ``count`` over the last ``days`` days as a rate per month of the time observed."""
+    return f"{count} * {MONTH_DAYS} / {observed_days(days)}"
+
+
+#: A rate's recent month and the year it is compared with: the change families set the last 30
+#: days against the customer's own rate over the rest of the last 365 days.
+RECENT_DAYS = MONTH_DAYS
+BASELINE_DAYS = 365
+
+
+def in_earlier_year() -> str:
+    """SQL condition: the record lies in ``[as_of − 365 days, as_of − 30 days)``."""
+    return f"age_us > {window_us(RECENT_DAYS)} AND {in_window(BASELINE_DAYS)}"
+
+
+def recent_rate(recent: str) -> str:
+    """SQL: the count ``recent`` of the last 30 days per month of them the customer was known."""
+    return per_month(recent, RECENT_DAYS)
+
+
+def usual_rate(earlier: str) -> str:
+    """SQL: the count ``earlier`` of :func:`in_earlier_year` per month of it the customer was known.
+
+    NULL for a customer known for 30 days or less: there is no earlier rate to compare with.
+    """
+    earlier_days = f"greatest({observed_days(BASELINE_DAYS)} - {RECENT_DAYS}, 0)"
+    return f"{earlier} * {MONTH_DAYS} / nullif({earlier_days}, 0)"
+
+
 def relative_change(recent: str, previous: str) -> str:
     """(recent − previous) / (recent + previous): −1 gone, 0 flat, +1 new; NULL when both are 0."""
     return f"({recent} - {previous}) / nullif({recent} + {previous}, 0)"
@@ -251,12 +298,15 @@ def sql_identifier(text: str) -> str:
 
 
 __all__ = [
+    "BASELINE_DAYS",
     "DAY_S",
     "DAY_US",
     "FAMILIES",
     "FRICTION_EVENTS",
     "MONEY_DECIMALS",
     "MONEY_TYPE",
+    "MONTH_DAYS",
+    "RECENT_DAYS",
     "WEEK_US",
     "WIDE_MONEY_TYPE",
     "Family",
@@ -265,14 +315,19 @@ __all__ = [
     "event_risk",
     "family_of",
     "feature",
+    "in_earlier_year",
     "in_previous_window",
     "in_window",
     "micros_between",
     "money",
+    "observed_days",
+    "per_month",
+    "recent_rate",
     "relative_change",
     "slope_divisor",
     "slope_sum",
     "sql_identifier",
+    "usual_rate",
     "weekly_slope",
     "window_us",
 ]

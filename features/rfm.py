@@ -17,12 +17,29 @@ from __future__ import annotations
 from winback.features.definitions import (
     DAY_S,
     DAY_US,
+    RECENT_DAYS,
     feature,
+    in_earlier_year,
     in_previous_window,
     in_window,
+    per_month,
+    recent_rate,
     relative_change,
+    usual_rate,
     weekly_slope,
 )
+
+
+def order_totals() -> dict[str, str]:
+    """Per (customer, cutoff): the order counts the derived rate-change families divide.
+
+    The builder carries them beside the features (0 for a customer without orders), as it does
+    ``first_seen_us``: a rate needs the customer's tenure, which only the builder knows.
+    """
+    return {
+        "_orders_recent": f"count(*) FILTER (WHERE is_order AND {in_window(RECENT_DAYS)})",
+        "_orders_earlier": f"count(*) FILTER (WHERE is_order AND {in_earlier_year()})",
+    }
 
 
 @feature("days_since_last_order", unit="days", source="transactions", risk="high")
@@ -65,6 +82,35 @@ def spend_in_window(w: int) -> str:
 def refunds_in_window(w: int) -> str:
     """Amount refunded in [as_of − {w} days, as_of), as a positive number."""
     return f"coalesce(-sum(amount) FILTER (WHERE NOT is_order AND {in_window(w)}), 0)"
+
+
+@feature("orders_per_month_{w}d", unit="orders/month", source="transactions", kind="derived",
+         risk="low")  # fmt: skip
+def orders_per_month(w: int) -> str:
+    """Orders per month (30 days) in [as_of − {w} days, as_of), over the days of the window since the customer was first seen."""  # noqa: E501
+    return per_month(f"orders_{w}d", w)
+
+
+@feature("spend_per_month_{w}d", unit="currency/month", source="transactions", kind="derived",
+         risk="low")  # fmt: skip
+def spend_per_month(w: int) -> str:
+    """Net spend (orders minus refunds) per month (30 days) in [as_of − {w} days, as_of), over the days of the window since the customer was first seen."""  # noqa: E501
+    return per_month(f"spend_{w}d", w)
+
+
+@feature("orders_per_month_ratio", unit="ratio", source="transactions", kind="derived",
+         risk="low")  # fmt: skip
+def orders_per_month_ratio() -> str:
+    """Orders in the last 30 days divided by the customer's usual monthly number in the 335 days before; below 1 means fewer than usual (usual: per 30 days of those the customer was known in; empty without an order in them)."""  # noqa: E501
+    usual = usual_rate("_orders_earlier")
+    return f"{recent_rate('_orders_recent')} / nullif({usual}, 0)"
+
+
+@feature("orders_per_month_change", unit="orders/month", source="transactions",
+         kind="derived", risk="low")  # fmt: skip
+def orders_per_month_change() -> str:
+    """Change in orders per month: the last 30 days minus the customer's usual monthly number in the 335 days before (per 30 days of those the customer was known in; empty for a customer known for 30 days or less)."""  # noqa: E501
+    return f"{recent_rate('_orders_recent')} - {usual_rate('_orders_earlier')}"
 
 
 @feature("avg_order_value_{w}d", unit="currency", source="transactions", risk="never")

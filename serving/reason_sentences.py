@@ -456,7 +456,7 @@ def _currency(entry: Entry) -> Render:
 def _share(entry: Entry) -> Render:
     found = _SHARE.match(entry.meaning)
     if found:
-        head = f"{_upper(found['part'])}: {{}} of {found['whole']}{_span(entry)}"
+        head = f"{_upper(_events(found['part']))}: {{}} of {found['whole']}{_span(entry)}"
     else:
         head = f"{_upper(_subject(entry.meaning))}{_span(entry)}: {{}}"
     old_enough = _OLD_ENOUGH.search(entry.meaning)

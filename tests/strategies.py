@@ -111,6 +111,38 @@ def histories(draw: st.DrawFn) -> tuple[dict[str, pd.DataFrame], datetime]:
 
 
 @st.composite
+def usage_histories(draw: st.DrawFn) -> tuple[dict[str, pd.DataFrame], datetime]:
+    """A cutoff and events packed around the marks the usage families count from.
+
+    Events fall within a day and a half of the cutoff, of the day before it, and of 30 and 365
+    days before it (the recent month and the year), several on a day and some at the same
+    instant, so days of activity, the recent and earlier rates and the tenure caps are exercised.
+    """
+    cutoff = draw(moments(START + timedelta(days=400), END - timedelta(days=30)))
+    marks = [cutoff - timedelta(days=d) for d in (0, 1, 30, 365)]
+    stamps: list[datetime] = []
+    for _ in range(draw(st.integers(1, 40))):
+        if stamps and draw(st.integers(0, 4)) == 0:
+            stamps.append(draw(st.sampled_from(stamps)))  # the same instant as another event
+        else:
+            offset = timedelta(seconds=draw(st.integers(-36 * 3600, 36 * 3600)))
+            stamps.append(draw(st.sampled_from(marks)) + offset)
+    events = pd.DataFrame(
+        {
+            "customer_id": [draw(st.sampled_from(CUSTOMERS[:2])) for _ in stamps],
+            "timestamp": stamps,
+            "event_type": [draw(st.sampled_from(EVENT_TYPES)) for _ in stamps],
+        }
+    )
+    tables = {
+        "transactions": draw(transactions()),
+        "events": events.drop_duplicates(ignore_index=True),
+        "customers": draw(customers()),
+    }
+    return tables, cutoff
+
+
+@st.composite
 def future_records(draw: st.DrawFn, cutoff: datetime) -> dict[str, pd.DataFrame]:
     """Records stamped at or after ``cutoff`` (the first exactly at it), for every dated table."""
     hi = END + timedelta(days=400)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 DAY = timedelta(days=1)
+DAY_US = 86_400_000_000
 SECOND = timedelta(seconds=1)
 MONEY_PLACES = Decimal("0.0001")
 
@@ -106,6 +107,53 @@ def _slope(ages_and_values: list[tuple[float, float | Decimal]], weeks: int) -> 
         if back < weeks:
             series[weeks - 1 - back] += float(value)
     return float(np.polyfit(np.arange(weeks), series, 1)[0])
+
+
+def _micros(ts: datetime, as_of: datetime) -> int:
+    return (as_of - ts) // timedelta(microseconds=1)
+
+
+def _rate_change(name: str, ages: list[float], known_days: int) -> dict[str, float | None]:
+    """The last 30 days per month against the rest of the last 365 days per month known."""
+    recent = sum(1 for a in ages if a <= 30)
+    earlier = sum(1 for a in ages if 30 < a <= 365)
+    earlier_days = min(365, known_days) - 30
+    usual = earlier * 30 / earlier_days if earlier_days > 0 else None
+    rate = recent * 30 / min(30, known_days)
+    return {
+        f"{name}_per_month_ratio": rate / usual if usual else None,
+        f"{name}_per_month_change": rate - usual if usual is not None else None,
+    }
+
+
+def _usage(
+    events: list[tuple[dict, float]],
+    as_of: datetime,
+    windows: tuple[int, ...],
+    known_days: int,
+    event_types: dict[str, str],
+    days_since_last: object,
+) -> dict[str, float | None]:
+    """The usage families: rates per month of the days known, change, shares, days of activity.
+
+    Days are whole days back from as_of: an event ``age`` µs old lies on day (age − 1) // 1 day.
+    """
+    f: dict[str, float | None] = {}
+    day_of = {id(r): (_micros(r["timestamp"], as_of) - 1) // DAY_US for r, _ in events}
+    for w in windows:
+        count = sum(1 for _, a in events if _in(a, w))
+        days = {day_of[id(r)] for r, a in events if _in(a, w)}
+        f[f"events_per_month_{w}d"] = count * 30 / min(w, known_days)
+        f[f"active_days_per_month_{w}d"] = len(days) * 30 / min(w, known_days)
+    f.update(_rate_change("events", [a for _, a in events], known_days))
+    year = [r["event_type"] for r, a in events if a <= 365]
+    for key, raw in event_types.items():
+        f[f"{key}_share_365d"] = year.count(raw) / len(year) if year else None
+    active = sorted(set(day_of.values()))
+    gap = (active[-1] - active[0]) / (len(active) - 1) if len(active) >= 2 else None
+    f["event_gap_mean_days"] = gap
+    f["event_overdue_ratio"] = days_since_last / gap if gap else None  # type: ignore[operator]
+    return f
 
 
 def naive_features(
@@ -237,6 +285,16 @@ def naive_features(
         firsts = [a for a in (f["days_since_first_order"], signup_age) if a is not None]
         firsts += [a for _, a in e] + [a for _, a in o]
         f["tenure_days"] = max(firsts)
+        # Whole days back from as_of the customer has been known on (a day's part counts).
+        stamps = [r["timestamp"] for r, _ in (*o, *e)]
+        stamps += [signup] if signup_age is not None else []
+        known_days = max(-(-_micros(ts, as_of) // DAY_US) for ts in stamps)
+        for w in windows:
+            f[f"orders_per_month_{w}d"] = f[f"orders_{w}d"] * 30 / min(w, known_days)  # type: ignore[operator]
+            f[f"spend_per_month_{w}d"] = float(f[f"spend_{w}d"]) * 30 / min(w, known_days)  # type: ignore[arg-type]
+        f.update(_rate_change("orders", [a for _, a in buys], known_days))
+        if "events" in tables:
+            f.update(_usage(e, as_of, windows, known_days, event_types, f["days_since_last_event"]))
         if has_signup:
             f["days_since_signup"] = signup_age
         f["as_of_month"] = as_of.month

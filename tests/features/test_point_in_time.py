@@ -12,14 +12,16 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.strategies import future_records, histories
+from tests.strategies import future_records, histories, usage_histories
 from winback.features import (
     DataSettings,
     FeatureSettings,
     build_features,
     build_segments,
     load_dataset,
+    plan_features,
 )
+from winback.features.definitions import FAMILIES
 
 FEATURES = FeatureSettings(windows_days=(7, 30, 90), trend_weeks=4)
 
@@ -71,6 +73,43 @@ def test_deleting_records_at_or_after_cutoff_changes_no_feature(history) -> None
     if trimmed["transactions"].empty:
         return  # a table with no rows at all is refused at the boundary, by design
     assert_same(before, features_at(trimmed, cutoff))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(usage_histories(), st.data())
+def test_usage_features_ignore_events_at_or_after_the_cutoff(history, data) -> None:
+    """Days of activity read each event's neighbour: only an earlier one may count."""
+    tables, cutoff = history
+    past = tables["events"][tables["events"]["timestamp"] < cutoff]
+    before = features_at(tables, cutoff)
+    later = data.draw(future_records(cutoff))["events"]
+    # Events at the cutoff instant and just after it, next to the last day before it.
+    at_cutoff = past.assign(timestamp=cutoff).drop_duplicates()
+    just_after = past.assign(timestamp=cutoff + pd.Timedelta(microseconds=1)).drop_duplicates()
+    grown = {
+        **tables,
+        "events": pd.concat(
+            [tables["events"], later, at_cutoff, just_after], ignore_index=True
+        ).drop_duplicates(ignore_index=True),
+    }
+    assert_same(before, features_at(grown, cutoff))
+    trimmed = {**tables, "events": past.reset_index(drop=True)}
+    assert_same(before, features_at(trimmed, cutoff))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_the_property_compares_every_feature_family(history) -> None:
+    """The histories load every table and optional column, so no family escapes the property."""
+    tables, cutoff = history
+    plan = plan_features(load_dataset(frames=tables), FEATURES, until=cutoff)
+    planned = {f.family for f in plan.features}
+    missing = [
+        family.key
+        for family in FAMILIES
+        if family.key not in planned and not (family.per_event_type and not plan.event_types)
+    ]
+    assert missing == []
 
 
 def test_a_record_one_microsecond_before_the_cutoff_counts_and_one_at_it_does_not() -> None:

@@ -102,11 +102,16 @@ def test_other_thresholds_give_other_statuses() -> None:
 # --- the report --------------------------------------------------------------------------------
 
 
-def test_the_table_is_sorted_by_psi_and_the_counts_add_up(real_report: DriftReport) -> None:
+def test_the_table_is_sorted_by_psi_and_the_counts_add_up(
+    real_report: DriftReport, snapshots: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
     table = real_report.table
     assert list(table.columns) == list(REPORT_COLUMNS)
     assert table["psi"].is_monotonic_decreasing
-    assert sum(real_report.counts.values()) == len(table) == 132
+    # One row per profiled column: every feature column of the snapshot.
+    profiled = [c for c in snapshots[0].columns if c not in KEYS]
+    assert sum(real_report.counts.values()) == len(table) == len(profiled)
+    assert sorted(table["feature"]) == sorted(profiled)
     assert real_report.max_psi == table["psi"].iloc[0]
     # One snapshot holds one calendar month: against another month that is all drift.
     assert table["feature"].iloc[0] == "as_of_month"
