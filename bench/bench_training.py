@@ -1,6 +1,27 @@
-"""ChurnModel training time against a plain ``lightgbm.train`` on the same matrix, and peak memory.
+"""Training cost: ChurnModel against plain LightGBM, threads under load, the demo's train step.
 
     python bench/bench_training.py [--rows 1000000] [--rounds 300] [--threads 2] [--work DIR]
+    python bench/bench_training.py --study threads [--rows 60000 --valid-rows 20000]
+    python bench/bench_training.py --study demo [--trials 10] [--n-jobs 0]
+    python bench/bench_training.py --study btyd
+
+Every study prints wall and CPU (user + sys) seconds and the load average before and after: on
+a shared machine a wall-clock figure alone says little.
+
+``--study threads``: ``ChurnModel.fit`` for ``--rounds`` rounds on the synthetic table below, in
+fresh processes, with 1 and 2 LightGBM threads, with ``OMP_WAIT_POLICY`` unset and ``PASSIVE``,
+alone and as two copies side by side (two ``train`` runs on one machine).
+
+``--study demo``: ``winback train --trials N`` on the demo's world (``winback simulate
+--customers 10000 --start 2023-01-01 --end 2025-01-01 --seed 7``, built once in ``--work``), run
+through ``train_and_register`` in a fresh process; prints each reported step with its wall and
+CPU time, and the whole run's.
+
+``--study btyd``: on the demo's BTYD summary (as of 2024-10-01), ``BgNbdBaseline.fit`` (SciPy)
+against pymc-marketing's ``BetaGeoModel`` + ``GammaGammaModel`` MAP fits, in the same process:
+seconds, the ratio, and the largest relative difference of the seven parameters.
+
+The default study:
 
 Builds a synthetic snapshot table once (cached in --work): ``--rows`` training rows and
 ``--valid-rows`` validation rows of 130 float feature columns with the shapes of our feature
@@ -38,6 +59,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -266,6 +289,213 @@ def _child_ours(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     }
 
 
+def _cpu() -> float:
+    """User + system CPU seconds of this process (all its threads) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _child_fit(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    """One ChurnModel fit for --rounds rounds with --threads threads: wall and CPU seconds."""
+    frame, y = _frame(directory, "train")
+    frame_valid, y_valid = _frame(directory, "valid")
+    model = ChurnModel(
+        **_hyperparameters(args),
+        n_estimators=args.rounds,
+        early_stopping_rounds=args.rounds + 1,
+        additive_features=(MONTH,),
+        level_features=(MONTH,),
+    )
+    cpu, start = _cpu(), time.perf_counter()
+    model.fit(frame, y, eval_set=(frame_valid, y_valid))
+    return {"wall": time.perf_counter() - start, "cpu": _cpu() - cpu}
+
+
+def _spawn(argv: list[str], which: str, wait_policy: str | None) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if wait_policy is not None:
+        env["OMP_WAIT_POLICY"] = wait_policy
+    cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--child", which]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
+
+
+def _collect(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    output, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {proc.args!r}")
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def _study_threads(args: argparse.Namespace) -> None:
+    """1 vs 2 threads, wait policy unset vs PASSIVE, alone and two side by side."""
+    _data_dir(args.work, args.rows, args.valid_rows)
+    print(
+        f"ChurnModel.fit, {args.rows:,} + {args.valid_rows:,} rows, {WIDTH} columns, "
+        f"{args.rounds} rounds, lightgbm {lgb.__version__}, {os.cpu_count()} cores"
+    )
+    header = f"{'threads':>7} {'OMP_WAIT_POLICY':>15} {'copies':>6}  wall s (each)"
+    print(f"{header}      CPU s (each)   load before → after")
+    for threads in (1, 2):
+        argv = [f"--rows={args.rows}", f"--valid-rows={args.valid_rows}",
+                f"--rounds={args.rounds}", f"--threads={threads}",
+                f"--work={args.work}"]  # fmt: skip
+        for policy in (None, "PASSIVE"):
+            for copies in (1, 2):
+                before = _load()
+                procs = [_spawn(argv, "fit", policy) for _ in range(copies)]
+                results = [_collect(p) for p in procs]
+                walls = " ".join(f"{r['wall']:6.1f}" for r in results)
+                cpus = " ".join(f"{r['cpu']:6.1f}" for r in results)
+                print(
+                    f"{threads:>7} {policy or 'unset':>15} {copies:>6}  {walls:<17} {cpus:<14} "
+                    f"{before} → {_load()}",
+                    flush=True,
+                )
+
+
+def _demo_world(work: Path) -> Path:
+    """The demo's data and config in ``work/demo`` (simulated once); returns the config path."""
+    root = work / "demo"
+    config = root / "winback.toml"
+    if not (root / "done").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(__file__).resolve().parents[1] / "winback.toml", config)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "winback"), "simulate", "--customers", "10000",
+             "--start", "2023-01-01", "--end", "2025-01-01", "--seed", "7",
+             "--out", str(root / "demo-output" / "data")],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        (root / "done").touch()
+    shutil.rmtree(root / "mlruns", ignore_errors=True)  # every run starts from an empty store
+    return config
+
+
+def _child_demo(args: argparse.Namespace) -> dict[str, Any]:
+    """``winback train --trials N`` on the demo world, in process: each step's wall and CPU."""
+    from dataclasses import replace  # noqa: PLC0415
+    from functools import partial  # noqa: PLC0415
+
+    from winback.features import load_dataset  # noqa: PLC0415
+    from winback.settings import load_settings  # noqa: PLC0415
+    from winback.training import pipeline, tuning  # noqa: PLC0415
+    from winback.training.run import train_and_register  # noqa: PLC0415
+
+    if args.tune_rate == "searched":  # the search space before the trials' rate was fixed
+        pipeline.tune_churn = partial(tuning.tune_churn, learning_rate=None)
+
+    config = args.work / "demo" / "winback.toml"
+    settings = load_settings(config)
+    update: dict[str, Any] = {"trials": args.trials} | (
+        {"n_jobs": args.n_jobs} if args.n_jobs >= 0 else {}
+    )
+    if args.learning_rate is not None:
+        update["learning_rate"] = args.learning_rate
+    settings = replace(settings, training=settings.training.model_copy(update=update))
+    steps: list[tuple[str, float, float, str]] = []
+    cpu_mark = [_cpu()]
+
+    def on_step(name: str, seconds: float, detail: str) -> None:
+        now = _cpu()
+        steps.append((name, seconds, now - cpu_mark[0], detail))
+        cpu_mark[0] = now
+
+    cpu, start = _cpu(), time.perf_counter()
+    dataset = load_dataset(settings.data, engine=settings.engine)
+    steps.append(("reading the data", time.perf_counter() - start, _cpu() - cpu, ""))
+    cpu_mark[0] = _cpu()
+    run = train_and_register(dataset, settings, root=config.parent, on_step=on_step)
+    figures = {
+        k: v
+        for k, v in run.result.metrics.items()
+        if k.startswith(("test.ours.", "test.bgnbd.", "period_"))
+        and not any(w in k for w in ("capture_at", "lift_at", "base_rate", "mean_"))
+    }
+    if run.result.tuning is not None:
+        figures["tuning.best_valid_log_loss"] = run.result.tuning.best_value
+    rounds = run.result.bundle.churn.best_iterations_
+    return {
+        "steps": steps,
+        "wall": time.perf_counter() - start,
+        "cpu": _cpu() - cpu,
+        "figures": figures,
+        "churn": {
+            "rounds": rounds,
+            "params": run.result.tuning.best_params if run.result.tuning else {},
+        },
+    }
+
+
+def _study_demo(args: argparse.Namespace) -> None:
+    config = _demo_world(args.work)
+    before = _load()
+    argv = [f"--work={args.work}", f"--trials={args.trials}", f"--n-jobs={args.n_jobs}",
+            f"--tune-rate={args.tune_rate}",
+            *([f"--learning-rate={args.learning_rate}"] if args.learning_rate else [])]  # fmt: skip
+    proc = _spawn(argv, "demo", os.environ.get("OMP_WAIT_POLICY"))
+    result = _collect(proc)
+    print(
+        f"winback train --trials {args.trials} on the demo world ({config.parent}); trials' "
+        f"learning rate {args.tune_rate}, models' {args.learning_rate or 'from the settings'}; "
+        f"OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY')}"
+    )
+    print(f"  {'step':<28} {'wall s':>7} {'CPU s':>7}  detail")
+    tuning = [0.0, 0.0]
+    for name, wall, cpu, detail in result["steps"]:
+        if name.startswith("tuning trial"):
+            tuning[0] += wall
+            tuning[1] += cpu
+        print(f"  {name:<28} {wall:7.1f} {cpu:7.1f}  {detail[:70]}")
+    accounted = sum(s[1] for s in result["steps"])
+    print(f"  {'(all tuning trials)':<28} {tuning[0]:7.1f} {tuning[1]:7.1f}")
+    print(f"  {'(between steps)':<28} {result['wall'] - accounted:7.1f}")
+    print(f"  {'total':<28} {result['wall']:7.1f} {result['cpu']:7.1f}  load {before} → {_load()}")
+    print(f"  churn model: {result['churn']}")
+    for name, value in sorted(result["figures"].items()):
+        print(f"  {name:<40} {value:.4f}")
+
+
+def _study_btyd(args: argparse.Namespace) -> None:
+    """Our BG/NBD + Gamma-Gamma fit against pymc-marketing's MAP fits on the same summary."""
+    from pymc_marketing.clv import BetaGeoModel, GammaGammaModel  # noqa: PLC0415
+
+    from winback.training.baselines import BgNbdBaseline, rfm_summary  # noqa: PLC0415
+
+    config = _demo_world(args.work)
+    tx = pd.read_parquet(config.parent / "demo-output" / "data" / "transactions.parquet")
+    summary = rfm_summary(tx, "2024-10-01")
+    before = _load()
+    cpu, start = _cpu(), time.perf_counter()
+    ours = BgNbdBaseline().fit(summary)
+    ours_wall, ours_cpu = time.perf_counter() - start, _cpu() - cpu
+    data = summary.assign(customer_id=np.arange(len(summary)))
+    repeat = data[(data["frequency"] > 0) & (data["monetary_value"] > 0)]
+    cpu, start = _cpu(), time.perf_counter()
+    bgnbd = BetaGeoModel()
+    bgnbd.fit(data[["customer_id", "frequency", "recency", "T"]], method="map", progressbar=False)
+    gamma_gamma = GammaGammaModel()
+    gamma_gamma.fit(
+        repeat[["customer_id", "frequency", "monetary_value"]], method="map", progressbar=False
+    )
+    theirs_wall, theirs_cpu = time.perf_counter() - start, _cpu() - cpu
+    theirs = {k: float(bgnbd.fit_result[k].mean()) for k in ("r", "alpha", "a", "b")} | {
+        k: float(gamma_gamma.fit_result[k].mean()) for k in ("p", "q", "v")
+    }
+    worst = max(abs(ours.params_[k] / v - 1) for k, v in theirs.items())
+    print(
+        f"BG/NBD + Gamma-Gamma on the demo's summary as of 2024-10-01, {len(summary):,} customers"
+    )
+    print(f"  ours (SciPy)             wall {ours_wall:6.2f}s  CPU {ours_cpu:6.2f}s")
+    print(f"  pymc-marketing MAP       wall {theirs_wall:6.2f}s  CPU {theirs_cpu:6.2f}s  "
+          f"({theirs_wall / ours_wall:.0f}× ours)")  # fmt: skip
+    print(f"  largest relative parameter difference {worst:.1e}; load {before} → {_load()}")
+    print("  " + ", ".join(f"{k} {ours.params_[k]:.4g}/{theirs[k]:.4g}" for k in theirs))
+
+
 def _run_child(which: str, argv: list[str]) -> tuple[dict[str, Any], float]:
     """This script as ``--child which`` in a fresh process: its result and its peak RSS (GiB)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--child", which]
@@ -288,11 +518,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeats", type=int, default=3, help="best of, for the predict timing")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "winback-bench")
-    parser.add_argument("--child", choices=["plain", "ours"], help=argparse.SUPPRESS)
+    parser.add_argument("--study", choices=["lightgbm", "threads", "demo", "btyd"],
+                        default="lightgbm")  # fmt: skip
+    parser.add_argument("--trials", type=int, default=10, help="demo study: tuning trials")
+    parser.add_argument("--n-jobs", type=int, default=-1,
+                        help="demo study: [training] n_jobs (default: the settings')")  # fmt: skip
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="demo study: [training] learning_rate")  # fmt: skip
+    parser.add_argument("--tune-rate", choices=["fixed", "searched"], default="fixed",
+                        help="demo study: trials at the fixed rate or searching it")  # fmt: skip
+    parser.add_argument("--child", choices=["plain", "ours", "fit", "demo"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child == "demo":
+        print(json.dumps(_child_demo(args)))
+        return
+    if args.study != "lightgbm":
+        {"threads": _study_threads, "demo": _study_demo, "btyd": _study_btyd}[args.study](args)
+        return
     directory = _data_dir(args.work, args.rows, args.valid_rows)
     if args.child:
-        child = _child_plain if args.child == "plain" else _child_ours
+        child = {"plain": _child_plain, "ours": _child_ours, "fit": _child_fit}[args.child]
         print(json.dumps(child(args, directory)))
         return
 

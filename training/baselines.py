@@ -3,15 +3,15 @@
 Two baselines, both fitted only on data before the training cutoff:
 
 - :class:`BgNbdBaseline`: the classical "buy till you die" model, BG/NBD for purchases (Fader,
-  Hardie & Lee 2005) with Gamma-Gamma for spend per order (Fader & Hardie 2013), fitted by
-  ``pymc-marketing`` (``pymc_marketing.clv.BetaGeoModel`` and ``GammaGammaModel``). Its inputs are
-  the per-customer summaries made by :func:`rfm_summary`.
+  Hardie & Lee 2005) with Gamma-Gamma for spend per order (Fader & Hardie 2013), fitted with SciPy
+  to the same posterior mode ``pymc-marketing``'s MAP fit finds (:mod:`training.bgnbd`). Its
+  inputs are the per-customer summaries made by :func:`rfm_summary`.
 - :class:`RfmRuleBaseline`: the marketer's RFM rules. Customers are scored 1-5 on recency,
   frequency and monetary quintiles; each (R, F, M) cell predicts the historical average outcome of
   its customers in the training snapshots.
 
-``pymc_marketing`` is imported only when a BG/NBD model is fitted or used (it takes several
-seconds to import), so this module imports with pandas, numpy and scikit-learn alone.
+``pymc_marketing`` is imported only for ``method="mcmc"`` (it takes several seconds to import and
+compiles PyTensor code on every fit).
 """
 
 from __future__ import annotations
@@ -24,9 +24,18 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 
+from winback.training.bgnbd import (
+    BGNBD_PARAMS,
+    GAMMA_GAMMA_PARAMS,
+    expected_purchases,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    p_alive,
+    probability_no_purchase,
+    spend_per_purchase,
+)
+
 SUMMARY_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
-BGNBD_PARAMS = ("r", "alpha", "a", "b")
-GAMMA_GAMMA_PARAMS = ("p", "q", "v")
 RFM_LABELS = ("churned", "orders_next", "spend_next")
 
 
@@ -135,24 +144,23 @@ def _check_summary(summary: pd.DataFrame, what: str) -> pd.DataFrame:
 
 
 class BgNbdBaseline:
-    """BG/NBD purchases with Gamma-Gamma spend, fitted by ``pymc-marketing`` on an RFM summary.
+    """BG/NBD purchases with Gamma-Gamma spend, fitted on an RFM summary.
 
     Settings (keyword-only):
 
     method:
-        ``"map"`` (default): maximum a posteriori point estimates (``pymc.find_MAP``), seconds on
-        hundreds of thousands of customers and, with this much data, the same estimates as the
-        maximum-likelihood fit of ``lifetimes``. ``"mcmc"``: NUTS posterior sampling; predictions
-        are then posterior means, computed in chunks of customers to bound memory. Slow: for
-        small studies only.
+        ``"map"`` (default): point estimates, the posterior mode under ``pymc-marketing``'s
+        default priors (:func:`training.bgnbd.fit_bgnbd`; the same numbers that library's MAP fit
+        finds, and with this much data those of the maximum-likelihood fit of ``lifetimes``),
+        fitted with SciPy. ``"mcmc"``: NUTS posterior sampling with ``pymc-marketing``;
+        predictions are then posterior means, computed in chunks of customers to bound memory.
+        Slow: for small studies only.
     draws, tune, chains:
         NUTS settings, used only with ``method="mcmc"``.
     random_seed:
         Seed for the sampler (``"mcmc"`` only; MAP is deterministic).
 
-    The library's default priors are used: weakly informative for BG/NBD (``alpha`` has a
-    Weibull(2, 10) prior, which large samples overwhelm whatever the time unit), flat for
-    Gamma-Gamma. Time is in days throughout, as :func:`rfm_summary` counts it.
+    Time is in days throughout, as :func:`rfm_summary` counts it.
 
     Learned by ``fit``:
 
@@ -161,7 +169,7 @@ class BgNbdBaseline:
     population_mean_spend_: the Gamma-Gamma mean spend per purchase day of a customer with no
         repeat purchase, ``p v / (q − 1)``.
     n_customers_, n_repeat_customers_: customers the two models were fitted on.
-    bgnbd_model_, gamma_gamma_model_: the fitted ``pymc_marketing`` models.
+    bgnbd_model_, gamma_gamma_model_: the fitted ``pymc_marketing`` models (``"mcmc"`` only).
     """
 
     _PREDICT_CHUNK: ClassVar[int] = 20_000
@@ -181,20 +189,6 @@ class BgNbdBaseline:
         self.chains = chains
         self.random_seed = random_seed
 
-    def _fit_kwargs(self) -> dict[str, Any]:
-        if self.method == "map":
-            return {"method": "map", "progressbar": False}
-        if self.method == "mcmc":
-            return {
-                "method": "mcmc",
-                "draws": self.draws,
-                "tune": self.tune,
-                "chains": self.chains,
-                "random_seed": self.random_seed,
-                "progressbar": False,
-            }
-        raise ValueError(f"method must be 'map' or 'mcmc', got {self.method!r}")
-
     def fit(self, summary: pd.DataFrame) -> BgNbdBaseline:
         """Fit BG/NBD on every customer with a first purchase and Gamma-Gamma on repeat buyers.
 
@@ -202,7 +196,8 @@ class BgNbdBaseline:
         Gamma-Gamma is fitted on the customers with ``frequency > 0`` and a positive
         ``monetary_value``.
         """
-        kwargs = self._fit_kwargs()
+        if self.method not in ("map", "mcmc"):
+            raise ValueError(f"method must be 'map' or 'mcmc', got {self.method!r}")
         values = _check_summary(summary, "BgNbdBaseline.fit")
         if values.empty:
             raise ValueError("BgNbdBaseline.fit: no customer with a purchase to fit on")
@@ -212,8 +207,33 @@ class BgNbdBaseline:
                 "BgNbdBaseline.fit: Gamma-Gamma needs customers with repeat purchases of positive "
                 f"value; found {len(repeat)}"
             )
+        if self.method == "mcmc":
+            self._fit_mcmc(values)
+        else:
+            x, t_x, T = (values[c].to_numpy(float) for c in ("frequency", "recency", "T"))  # noqa: N806
+            self.params_ = {
+                **fit_bgnbd(x, t_x, T),
+                **fit_gamma_gamma(
+                    repeat["frequency"].to_numpy(float), repeat["monetary_value"].to_numpy(float)
+                ),
+            }
+        p, q, v = (self.params_[k] for k in GAMMA_GAMMA_PARAMS)
+        self.population_mean_spend_ = p * v / (q - 1.0)
+        self.n_customers_ = len(values)
+        self.n_repeat_customers_ = len(repeat)
+        return self
+
+    def _fit_mcmc(self, values: pd.DataFrame) -> None:
         from pymc_marketing.clv import BetaGeoModel, GammaGammaModel  # noqa: PLC0415
 
+        kwargs: dict[str, Any] = {
+            "method": "mcmc",
+            "draws": self.draws,
+            "tune": self.tune,
+            "chains": self.chains,
+            "random_seed": self.random_seed,
+            "progressbar": False,
+        }
         data = values.reset_index(drop=True)
         data.insert(0, "customer_id", np.arange(len(data)))
         repeat_data = data[(data["frequency"] > 0) & (data["monetary_value"] > 0)]
@@ -221,19 +241,12 @@ class BgNbdBaseline:
         bgnbd.fit(data[["customer_id", "frequency", "recency", "T"]], **kwargs)
         gamma_gamma = GammaGammaModel()
         gamma_gamma.fit(repeat_data[["customer_id", "frequency", "monetary_value"]], **kwargs)
-
         self.bgnbd_model_ = bgnbd
         self.gamma_gamma_model_ = gamma_gamma
         self.params_ = {
             **{k: float(bgnbd.fit_result[k].mean()) for k in BGNBD_PARAMS},
             **{k: float(gamma_gamma.fit_result[k].mean()) for k in GAMMA_GAMMA_PARAMS},
         }
-        self.population_mean_spend_ = float(
-            gamma_gamma.expected_new_customer_spend().mean()  # p v / (q − 1)
-        )
-        self.n_customers_ = len(data)
-        self.n_repeat_customers_ = len(repeat_data)
-        return self
 
     def predict(self, summary: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
         """Expected orders, P(alive) and expected spend in the ``horizon_days`` after ``as_of``.
@@ -264,17 +277,36 @@ class BgNbdBaseline:
             return out
         data = values.reset_index(drop=True)
         data.insert(0, "customer_id", np.arange(len(data)))
-        # The library's Gamma-Gamma weight is 0 at frequency 0, whatever monetary_value says.
+        # The Gamma-Gamma weight is 0 at frequency 0, whatever monetary_value says.
         data["monetary_value"] = data["monetary_value"].where(data["frequency"] > 0, 0.0)
-        parts = [
-            self._predict_chunk(chunk, horizon_days) for chunk in _chunks(data, self._PREDICT_CHUNK)
-        ]
-        predicted = np.concatenate(parts, axis=0)
+        if self.method == "mcmc":
+            parts = [
+                self._predict_mcmc(chunk, horizon_days)
+                for chunk in _chunks(data, self._PREDICT_CHUNK)
+            ]
+            predicted = np.concatenate(parts, axis=0)
+        else:
+            predicted = self._predict_map(data, horizon_days)
         known = summary["T"].notna().to_numpy()
         out.iloc[known, :] = predicted
         return out
 
-    def _predict_chunk(self, data: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    def _predict_map(self, data: pd.DataFrame, horizon_days: int) -> np.ndarray:
+        x, t_x, T, m = (  # noqa: N806
+            data[c].to_numpy(float) for c in ("frequency", "recency", "T", "monetary_value")
+        )
+        orders = expected_purchases(self.params_, x, t_x, T, horizon_days)
+        none = probability_no_purchase(self.params_, x, t_x, T, horizon_days)
+        return np.column_stack(
+            [
+                orders,
+                p_alive(self.params_, x, t_x, T),
+                1.0 - none,
+                orders * spend_per_purchase(self.params_, x, m),
+            ]
+        )
+
+    def _predict_mcmc(self, data: pd.DataFrame, horizon_days: int) -> np.ndarray:
         bgnbd, gamma_gamma = self.bgnbd_model_, self.gamma_gamma_model_
         dims = ("chain", "draw")
         orders = bgnbd.expected_purchases(data, future_t=horizon_days).mean(dims).to_numpy()

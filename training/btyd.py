@@ -1,13 +1,9 @@
 """BG/NBD and Gamma-Gamma in closed form, applied to feature rows: inputs and period decay.
 
-The "buy till you die" models are fitted by ``pymc-marketing`` (:class:`BgNbdBaseline`); this
-module keeps only their seven fitted numbers and evaluates the published closed forms with NumPy
-and SciPy, so a model bundle stays plain JSON and scores a million rows in milliseconds:
-
-- P(alive) and the expected purchases in ``(T, T + t]`` (Fader, Hardie & Lee 2005, eq. 10 and the
-  conditional expectation of section 5), the same expressions ``pymc-marketing`` and ``lifetimes``
-  evaluate;
-- the Gamma-Gamma expected spend per purchase (Fader & Hardie 2013, eq. 5).
+The "buy till you die" models are fitted by :class:`BgNbdBaseline`; this module keeps only their
+seven fitted numbers and evaluates the published closed forms of :mod:`training.bgnbd` (P(alive),
+the expected purchases in ``(T, T + t]``, the Gamma-Gamma spend per purchase), so a model bundle
+stays plain JSON and scores a million rows in milliseconds.
 
 :class:`BtydFeatures` reads a customer's BTYD summary from the RFM feature columns every plan has
 (``orders_lifetime``, ``days_since_first_order``, ``days_since_last_order``,
@@ -28,14 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import hyp2f1
 
-from winback.training.baselines import (
-    BGNBD_PARAMS,
-    GAMMA_GAMMA_PARAMS,
-    SUMMARY_COLUMNS,
-    BgNbdBaseline,
-)
+from winback.training.baselines import SUMMARY_COLUMNS, BgNbdBaseline
+from winback.training.bgnbd import expected_purchases, p_alive, spend_per_purchase
 
 #: Feature columns a BTYD summary is read from.
 BTYD_INPUTS = (
@@ -83,55 +74,6 @@ def summary_from_features(frame: pd.DataFrame) -> pd.DataFrame:
     )[SUMMARY_COLUMNS]
 
 
-def p_alive(params: dict[str, float], x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:  # noqa: N803
-    """BG/NBD probability that a customer with summary (x, t_x, T) has not dropped out."""
-    r, alpha, a, b = (params[k] for k in BGNBD_PARAMS)
-    ratio = _odds_dead(r, alpha, a, b, x, t_x, T)
-    return 1.0 / (1.0 + ratio)
-
-
-def _odds_dead(
-    r: float,
-    alpha: float,
-    a: float,
-    b: float,
-    x: np.ndarray,
-    t_x: np.ndarray,
-    T: np.ndarray,  # noqa: N803
-) -> np.ndarray:
-    repeat = x > 0
-    safe_x = np.where(repeat, x, 1.0)
-    log_ratio = (
-        np.log(a) - np.log(b + safe_x - 1.0)
-        + (r + safe_x) * (np.log(alpha + T) - np.log(alpha + t_x))
-    )  # fmt: skip
-    return np.where(repeat, np.exp(np.minimum(log_ratio, 700.0)), 0.0)
-
-
-def expected_purchases(
-    params: dict[str, float],
-    x: np.ndarray,
-    t_x: np.ndarray,
-    T: np.ndarray,  # noqa: N803
-    t: float | np.ndarray,
-) -> np.ndarray:
-    """BG/NBD expected purchases in ``(T, T + t]`` for a customer with summary (x, t_x, T)."""
-    r, alpha, a, b = (params[k] for k in BGNBD_PARAMS)
-    t = np.asarray(t, dtype=float)
-    z = t / (alpha + T + t)
-    hyp = hyp2f1(r + x, b + x, a + b + x - 1.0, z)
-    survive = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
-    numerator = (a + b + x - 1.0) / (a - 1.0) * (1.0 - hyp * survive)
-    return numerator / (1.0 + _odds_dead(r, alpha, a, b, x, t_x, T))
-
-
-def spend_per_purchase(params: dict[str, float], x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Gamma-Gamma expected spend per purchase given x repeat purchases of mean value m."""
-    p, q, v = (params[k] for k in GAMMA_GAMMA_PARAMS)
-    weight = p * x / (p * x + q - 1.0)
-    return (1.0 - weight) * (p * v / (q - 1.0)) + weight * m
-
-
 @dataclass
 class BtydFeatures:
     """Fitted BG/NBD + Gamma-Gamma numbers, applied to feature rows."""
@@ -141,7 +83,7 @@ class BtydFeatures:
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, horizon_days: int) -> BtydFeatures:
-        """Fit on the feature rows of one cutoff (each customer once) with ``pymc-marketing``."""
+        """Fit on the feature rows of one cutoff (each customer once)."""
         summary = summary_from_features(frame)
         model = BgNbdBaseline().fit(summary[summary["T"].notna()])
         return cls(params=dict(model.params_), horizon_days=horizon_days)

@@ -10,6 +10,11 @@ from importlib.metadata import PackageNotFoundError, version
 # and a batch job's log has no progress bars from artifact downloads. Users may override both.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+# LightGBM's OpenMP threads sleep while they wait for work instead of spinning. Read once, when
+# LightGBM loads its OpenMP runtime, so it is set here, before any stage imports LightGBM: beside
+# other CPU-bound work (another train, a test worker) spinning threads took the cores that work
+# needed, and fits ran several times slower (docs/2026-12-05-training-speed.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     __version__ = version("winback")

@@ -1,7 +1,8 @@
 """The classical customer-base models, fitted on the calibration period only.
 
-- BG/NBD + Gamma-Gamma: winback's own baseline class (``training.baselines.BgNbdBaseline``,
-  pymc-marketing, MAP, time in days), the model every winback run is compared with.
+- BG/NBD + Gamma-Gamma: winback's own baseline class (``training.baselines.BgNbdBaseline``:
+  pymc-marketing's model and default priors, the MAP estimate computed with SciPy, time in days),
+  the model every winback run is compared with.
 - Pareto/NBD + the same Gamma-Gamma: pymc-marketing's ``ParetoNBDModel`` by MAP. Its default
   priors on the rate parameters (Weibull(2, 10)) suit time in *weeks*, the unit of the published
   CDNOW fits (r ≈ 0.55, α ≈ 10.6, s ≈ 0.61, β ≈ 11.7), so it is fitted in weeks; in days its

@@ -160,10 +160,6 @@ def simulate_bgnbd(
     )
 
 
-@needs_pymc_marketing
-@pytest.mark.slow  # about 5 s; 45 s more the first time PyTensor compiles its C code on a machine
-@ignore_arviz_refactor
-@ignore_pytensor_blas
 def test_bgnbd_recovers_a_simulated_population() -> None:
     population = simulate_bgnbd(20_000, horizon=90, seed=5)
     model = BgNbdBaseline().fit(population)

@@ -56,7 +56,9 @@ def tuned(frames: Frames) -> TuningResult:
 def test_best_params_are_churn_model_arguments_and_fit(frames: Frames, tuned: TuningResult) -> None:
     train_X, train_y, valid_X, valid_y = frames
     assert set(tuned.best_params) <= set(ChurnModel().get_params())
-    model = ChurnModel(**tuned.best_params, n_jobs=1).fit(
+    # The trials' fixed rate is not a tuned value: the caller's rate applies to the final model.
+    assert "learning_rate" not in tuned.best_params
+    model = ChurnModel(**tuned.best_params, learning_rate=0.1, n_jobs=1).fit(
         train_X, train_y, eval_set=(valid_X, valid_y)
     )
     # The trial trained the very model ChurnModel trains: same validation log loss.
@@ -69,12 +71,11 @@ def test_result_counts_and_history(tuned: TuningResult) -> None:
     history = tuned.history
     assert len(history) == 8
     assert tuned.n_trials + tuned.n_pruned == 8
-    assert {"number", "value", "state", "params_learning_rate", "params_lambda_l2"} <= set(
+    assert {"number", "value", "state", "params_num_leaves", "params_lambda_l2"} <= set(
         history.columns
     )
     assert tuned.best_value == history["value"].min()
     assert (tuned.study_name, tuned.storage) == ("churn", None)
-    assert 0.01 <= tuned.best_params["learning_rate"] <= 0.2
     assert 8 <= tuned.best_params["num_leaves"] <= 255
 
 
@@ -90,8 +91,8 @@ def test_resumes_a_stored_study(frames: Frames, tmp_path: Path) -> None:
     assert second.history["number"].tolist() == list(range(16))
     assert second.best_value <= first.best_value
     # The resumed sampler is offset: it does not replay the first call's random draws.
-    rates = second.history["params_learning_rate"]
-    assert not np.allclose(rates.iloc[:8].to_numpy(), rates.iloc[8:].to_numpy())
+    penalties = second.history["params_lambda_l2"]
+    assert not np.allclose(penalties.iloc[:8].to_numpy(), penalties.iloc[8:].to_numpy())
     # Another name in the same storage is another study.
     other = tune_churn(*frames, n_trials=1, storage=storage, study_name="other", **budget)
     assert len(other.history) == 1
@@ -138,9 +139,19 @@ def test_same_seed_same_study(frames: Frames, tuned: TuningResult) -> None:
     assert again.best_params == tuned.best_params
     pd.testing.assert_frame_equal(again.history, tuned.history)
     other = tune_churn(*frames, n_trials=8, storage=None, study_name="churn", seed=4, **TINY)
-    assert other.history["params_learning_rate"].tolist() != (
-        tuned.history["params_learning_rate"].tolist()
+    assert other.history["params_lambda_l2"].tolist() != (
+        tuned.history["params_lambda_l2"].tolist()
     )
+
+
+def test_the_rate_is_searched_only_when_asked(frames: Frames) -> None:
+    searched = tune_churn(
+        *frames, n_trials=3, storage=None, study_name="rate", learning_rate=None, **TINY
+    )
+    assert 0.01 <= searched.best_params["learning_rate"] <= 0.2
+    assert "params_learning_rate" in searched.history.columns
+    with pytest.raises(ValueError, match="learning_rate"):
+        tune_churn(*frames, n_trials=1, storage=None, study_name="x", learning_rate=0.0, **TINY)
 
 
 def test_takes_train_and_validation_only() -> None:

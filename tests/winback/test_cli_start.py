@@ -6,6 +6,7 @@ every module the process imported.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -48,3 +49,20 @@ def test_the_check_sees_a_heavy_import() -> None:
     done, names = imported("-c", "import winback.features")
     assert done.returncode == 0, done.stderr[-2000:]
     assert {"pandas", "duckdb"} <= names & HEAVY
+
+
+def test_lightgbm_threads_wait_passively_unless_the_user_says_otherwise() -> None:
+    """OMP_WAIT_POLICY is set before a stage loads LightGBM (its OpenMP runtime reads it once)."""
+    probe = (
+        "import os, sys; import winback.training.models; "
+        "print(os.environ.get('OMP_WAIT_POLICY'), 'lightgbm' in sys.modules)"
+    )
+    for given, expected in ((None, "PASSIVE True"), ("ACTIVE", "ACTIVE True")):
+        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        if given is not None:
+            env["OMP_WAIT_POLICY"] = given
+        done = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip() == expected
