@@ -521,6 +521,7 @@ def train_models(
             seed=settings.seed,
             n_estimators=settings.n_estimators,
             early_stopping_rounds=settings.early_stopping_rounds,
+            threads_per_trial=settings.n_jobs,
             additive_features=_params(settings, columns)["additive_features"],
             on_step=on_step,
         )
