@@ -14,7 +14,7 @@ is net of them; the list's own expected offer cost is shown beside it, not subtr
 
 There is nothing to measure before the horizon has passed (:class:`HorizonNotPassedError`) or
 when the campaigns table records the list's offers sent to its treated customers (same customer,
-same offer, within the horizon) no more often than to its control customers
+same offer, within the horizon) not more often than to its control customers beyond chance
 (:class:`ListNotSentError`): a list that was never sent saves nothing, and comparing its "treated"
 with its control would measure only chance. Other offers the customers received do not make the
 list sent.
@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from scipy.stats import fisher_exact
 
 from winback.common import WinbackError
 from winback.features import Dataset, LabelSettings, build_labels
@@ -90,7 +91,8 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
     """Outcomes of the list in ``frame`` (the win-back list file, with its ``as_of`` column).
 
     Refused before the horizon has passed in the data, and when the campaigns table records the
-    list's offers sent to its treated customers no more often than to its control customers.
+    list's offers sent to its treated customers not clearly more often than to its control
+    customers.
     """
     missing = {"customer_id", "offer", "control", "churn_probability", "offer_cost", "as_of"} - set(
         frame.columns
@@ -127,13 +129,18 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
             "treated, cost) and evaluate again"
         )
     # Offers of the same name reach some customers anyway (other campaigns): a list counts as
-    # sent only when they reached its treated customers more often than its control customers.
-    share_treated, share_control = sent.mean(), listed[control].isin(recorded).mean()
-    if share_treated <= share_control:
+    # sent only when they reached its treated customers more often than its control customers,
+    # beyond chance (one-sided Fisher exact test at 5%): one stray offer among 20 is not a send.
+    reached_control = listed[control].isin(recorded)
+    share_treated, share_control = sent.mean(), reached_control.mean()
+    counts = [[int(sent.sum()), int((~sent).sum())],
+             [int(reached_control.sum()), int((~reached_control).sum())]]  # fmt: skip
+    if share_treated <= share_control or fisher_exact(counts, alternative="greater").pvalue >= 0.05:
         raise ListNotSentError(
             f"the campaigns data records the list's offers sent to {int(sent.sum()):,} of its "
-            f"{sent.size:,} treated customers ({share_treated:.0%}), no more often than to its "
-            f"control customers ({share_control:.0%}) from {as_of:%Y-%m-%d} to {closes:%Y-%m-%d}: "
+            f"{sent.size:,} treated customers ({share_treated:.0%}), not clearly more often than "
+            f"to its control customers ({share_control:.0%}) from {as_of:%Y-%m-%d} to "
+            f"{closes:%Y-%m-%d}: "
             "a list that was not sent has saved nothing. If it was sent, load its contacts into "
             "the campaigns table and evaluate again"
         )

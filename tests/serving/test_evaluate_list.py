@@ -120,8 +120,18 @@ def test_offers_that_reached_the_control_as_often_mean_not_sent(dataset, small_w
     frame = _sent_campaign(small_world, "2024-07-30")
     contacted = frame[~frame["control"]].reset_index(drop=True)
     mixed = contacted.assign(control=contacted.index % 4 == 0)
-    with pytest.raises(ListNotSentError, match=r"no more often than to its control customers"):
+    with pytest.raises(
+        ListNotSentError, match=r"not clearly more often than\s+to its control customers"
+    ):
         evaluate_list(dataset, mixed, LABELS)
+    # One stray offer among twenty treated customers is chance, not a send.
+    untouched = frame[frame["control"]]
+    assert len(untouched) >= 24
+    stray = pd.concat(
+        [contacted.head(1), untouched.head(19).assign(control=False), untouched.iloc[19:24]]
+    )
+    with pytest.raises(ListNotSentError, match=r"1 of its 20 treated customers \(5%\)"):
+        evaluate_list(dataset, stray, LABELS)
     # The campaign as it was run (its control not contacted) is evaluated.
     assert evaluate_list(dataset, frame, LABELS).figures["sent"] > 0
 
