@@ -107,7 +107,8 @@ def headline(metrics: dict[str, float]) -> str:
     else:
         parts = [f"Churn ROC AUC {_versus(metrics, 'active', 'roc_auc')}"]
     if "test.ours.spend.mae" in metrics:
-        parts.append(f"spend MAE {_versus(metrics, 'spend', 'mae')}")
+        whom = "everyone who ordered: " if measured else ""
+        parts.append(f"{whom}spend MAE {_versus(metrics, 'spend', 'mae')}")
     return "; ".join(parts) + "."
 
 
