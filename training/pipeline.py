@@ -508,7 +508,8 @@ def train_models(
     _require_repeat_orders(dataset, train, labels.horizon_days)
     tuning = None
     if settings.trials:
-        fit_rows = _labelled(_in(train, RETENTION), "churned")
+        # The rows the retention model learns from (weights aside), stopped on its own rows.
+        fit_rows = _population_rows(train, RETENTION, settings.population_borrow)[0]
         valid_rows = _labelled(_in(valid, RETENTION), "churned")
         tuning = tune_churn(
             fit_rows[columns],
