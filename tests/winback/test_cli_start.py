@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,17 @@ def test_lightgbm_threads_wait_passively_unless_the_user_says_otherwise() -> Non
         )
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip() == expected
+
+
+#: What modelling and tracking bring in: commands that only read data have no use for them.
+MODELLING = {"mlflow", "sklearn", "lightgbm", "shap", "optuna", "pymc", "matplotlib", "scipy"}
+
+
+def test_reading_commands_load_no_modelling_library(tmp_path: Path) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,timestamp,amount\nO1,C1,2024-01-02,10.0\n")
+    done, names = imported(WINBACK, "check", "--transactions", str(orders))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "read 1 = used 1" in done.stdout
+    assert {"pandas", "duckdb"} <= names
+    assert names & MODELLING == set()

@@ -16,7 +16,7 @@ from winback.cli.options import DataOptions, Sources
 from winback.common import WinbackError
 from winback.features import Dataset, load_dataset, load_summary, write_quarantine
 from winback.settings import Settings, load_settings
-from winback.training.tracking import TrackingSettings
+from winback.training.settings import TrackingSettings
 
 
 def settings_for(sources: Sources) -> Settings:
