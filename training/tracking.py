@@ -40,7 +40,8 @@ from mlflow.tracking import MlflowClient
 from winback.training.bundle import ModelBundle
 from winback.training.models import ModelFileError
 from winback.training.settings import TrackingSettings
-from winback.training.store_lock import check_store_file, store_lock
+from winback.training.store_lock import check_store_file, sqlite_file, store_lock
+from winback.training.store_schema import seed_new_store
 
 # MLflow 3.17 infers schemas for its own agent types when mlflow.pyfunc is first imported and
 # warns about their ``Any`` fields. It means to silence that warning, but under warnings-as-errors
@@ -120,8 +121,12 @@ def configure(settings: TrackingSettings, root: Path) -> str:
     directory. A server assigns its own. Sets the active experiment; returns the tracking URI.
     """
     uri = resolve_tracking_uri(root, settings.uri)
-    # One process at a time creates an SQLite store's schema and experiment (store_lock).
+    # One process at a time creates an SQLite store's schema and experiment (store_lock); a new
+    # one starts from the cached empty schema (store_schema).
     with store_lock(uri):
+        database = sqlite_file(uri)
+        if database is not None:
+            seed_new_store(database)
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
