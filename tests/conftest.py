@@ -40,7 +40,7 @@ LABELS = LabelSettings(horizon_days=90)
 SNAPSHOTS = SnapshotSettings(min_history_days=120)
 #: Small but complete: every spend objective, calibration and BG/NBD inputs are fitted; only the
 #: BG/NBD baseline (a second BG/NBD fit, covered in tests/training/test_baselines.py) is left out.
-FAST = TrainingSettings(n_estimators=150, learning_rate=0.1, n_jobs=1, bgnbd_baseline=False)
+FAST = TrainingSettings(n_estimators=80, learning_rate=0.2, n_jobs=1, bgnbd_baseline=False)
 
 
 @dataclass(frozen=True)
