@@ -17,16 +17,32 @@ latency of the scores (p50, p95, max) and of health (p50, p95, max, count), and 
 answer is neither 200 nor 503. Loopback only; at most 1,000 requests, each with a 120 s
 timeout, and the server is stopped at the end whatever happens.
 
-Latest numbers (2026-12-05; the shared 2-core AMD EPYC VM, load average 9 from other work;
-defaults max_concurrent = 2, queue_timeout_seconds = 10; uvicorn with its h11 parser):
+Latest numbers (2026-12-05, 22:21-22:45 UTC; the shared 2-core AMD EPYC VM, whose load
+average was 3.4 to 4.7 from other engineers' work; defaults max_concurrent = 2,
+queue_timeout_seconds = 10). Each row is three runs with ``--work /tmp/apiload``, first with no
+load added, then with two ``python3 -c "while True: pass"`` busy loops beside them. Every run
+answered 200 × 200, no 503 and nothing else. Milliseconds, p50 / p95 / max of each run:
 
-    200 concurrent one-customer POST /scores: first answered after 4.7 s, last after 6.9 s
-      scores: p50 6,062 ms, p95 6,199 ms, max 6,243 ms
-      answers: 200 × 200, 503 × 0, other × 0
-      /health meanwhile (72 polls): p50 18 ms, p95 115 ms, max 512 ms
+    before: main at 343ee98 (h11 parser, 5 ms GIL switch interval, per-column encoding)
+      no load added   /health  8/48/182    9/53/146   12/89/150
+                      /scores  3,160/3,250/3,268   3,650/3,836/3,847   4,313/4,396/4,427
+      + 2 busy loops  /health 16/76/281   21/141/393  26/117/301
+                      /scores  8,266/8,534/8,587   11,481/11,831/11,878   10,318/10,513/10,613
+    after: httptools, 1 ms switch interval while served, numeric columns encoded in one block
+      no load added   /health  6/45/137    6/89/136*   6/35/421
+                      /scores  1,437/1,487/1,500   2,382/2,508/2,523   1,918/1,961/1,980
+      + 2 busy loops  /health  9/53/249    7/48/140    6/66/154
+                      /scores  4,759/4,969/4,978   3,298/3,525/3,549   2,897/2,999/3,055
 
-Two earlier runs that hour (load average 7 to 8): /health p95 121 and 90 ms. Idle: 5 ms
-(p95 10 ms). With httptools installed (not a dependency): 37 and 97 ms.
+    * a type check (tools/typecheck.py) ran on the same machine during that run.
+
+The burst's last answer came after 3.5-4.8 s before and 1.7-2.8 s after with no load added,
+and after 9.2-13.1 s before and 3.5-5.8 s after beside the busy loops. The changes added one at
+a time, three runs each beside the busy loops, /health p95: the encoding, 130, 91 and 99 ms;
+and httptools, 69, 57 and 125 ms; and the 1 ms switch interval, 58, 58 and 41 ms. What is left:
+single polls of 140-420 ms, mostly in the burst's first two seconds while the event loop reads
+200 requests, and one /scores call for one customer still costs ~0.3 s, mostly pandas holding
+the GIL (five models predicting, and the churn model's answer explained).
 """
 
 from __future__ import annotations

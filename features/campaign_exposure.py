@@ -19,18 +19,22 @@ from winback.features.definitions import DAY_US, feature, in_window, micros_betw
 REDEMPTION_DAYS = 30
 
 
-def redeemed_within(orders: str, customer: str, start: str, days: int = REDEMPTION_DAYS) -> str:
+def redeemed_within(
+    orders: str, customer: str, start: str, days: int = REDEMPTION_DAYS, until: str | None = None
+) -> str:
     """SQL condition: ``customer`` placed an order with a discount in [``start``, ``start`` + days).
 
     ``orders`` is the prepared orders table (``features.builder.prepare_orders``); ``customer``
-    and ``start`` are SQL expressions of the outer query (the offer's customer and send time).
-    Offer features and the uplift learners' redemption propensity share this one definition.
+    and ``start`` are SQL expressions of the outer query (the offer's customer and send time),
+    ``until`` an optional earlier end of the window (exclusive). Offer features and the uplift
+    learners' redemption propensity share this one definition.
     """
     after = micros_between(start, 'o."timestamp"')
+    end = f' AND o."timestamp" < {until}' if until is not None else ""
     return f"""EXISTS (
         SELECT 1 FROM {orders} o
         WHERE o.customer_id = {customer} AND o.is_order AND o.discount > 0
-          AND o."timestamp" >= {start} AND {after} < {window_us(days)})"""
+          AND o."timestamp" >= {start} AND {after} < {window_us(days)}{end})"""
 
 
 def redemption_closed() -> str:

@@ -289,6 +289,19 @@ def micros_between(start: str, end: str) -> str:
     return f"date_diff('microsecond', {start}, {end})"
 
 
+def local_day_start(instant: str, zone: str) -> str:
+    """SQL: the midnight in ``zone`` that starts the local day of ``instant``, both naive UTC.
+
+    The day a moment falls on in the business's zone, as cutoffs read days
+    (:func:`winback.common.timestamps.to_utc_naive`; a midnight the clocks skip moves forward).
+    """
+    if zone in ("UTC", "Etc/UTC"):
+        return f"date_trunc('day', {instant})"
+    z = "'" + zone.replace("'", "''") + "'"
+    local = f"timezone({z}, timezone('UTC', {instant}))"
+    return f"make_timestamp(epoch_us(timezone({z}, date_trunc('day', {local}))))"
+
+
 def sql_identifier(text: str) -> str:
     """A lower-case SQL identifier made from arbitrary text (event types, attribute names)."""
     ident = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
@@ -318,6 +331,7 @@ __all__ = [
     "in_earlier_year",
     "in_previous_window",
     "in_window",
+    "local_day_start",
     "micros_between",
     "money",
     "observed_days",

@@ -28,6 +28,7 @@ script or network; schema at ``/openapi.json``).
 import gc
 import json
 import logging
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -97,6 +98,11 @@ from winback.training.uplift import fit_uplift
 CACHED_CUTOFFS = 4
 #: Cutoff builds and list preparations that may wait for the builder thread; more get 503.
 QUEUED_BUILDS = 4
+#: Seconds a thread may keep the GIL while another waits for it, while the app is served
+#: (Python's default is 5 ms). The event loop waits that long each time it wakes while scoring
+#: threads run Python; with 1 ms, /health p95 during bench/bench_api_load.py's burst on a loaded
+#: 2-core machine went from 57-125 ms to 41-58 ms and the burst ended sooner (2026-12-05).
+SWITCH_INTERVAL = 0.001
 #: Units of features that cannot be negative (day counts and counts of things).
 NON_NEGATIVE_UNITS = frozenset({"days", "orders", "events", "offers", "categories"})
 
@@ -686,14 +692,21 @@ def create_app(
 
 @asynccontextmanager
 async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """While served: what is loaded by now (libraries, model, data) is out of the GC's way.
+    """While served: what is loaded by now is out of the GC's way, and the GIL changes hands often.
 
     A full collection scans every tracked object, and holds the GIL (and so the event loop)
-    meanwhile: 0.7 s once during bench/bench_api_load.py's burst, before the freeze.
+    meanwhile: 0.7 s once during bench/bench_api_load.py's burst, before the freeze. Each time
+    the event loop comes back from waiting on its sockets it needs the GIL, and a scoring thread
+    running Python keeps it up to the switch interval: :data:`SWITCH_INTERVAL` instead of 5 ms.
     """
     gc.freeze()
-    yield
-    gc.unfreeze()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+        gc.unfreeze()
 
 
 def _add_docs(app: FastAPI) -> None:

@@ -1,9 +1,10 @@
 """The bad-input corpus: one small valid world, and each case breaks one thing in a copy of it.
 
 Every case runs the real ``winback`` app in process and holds the house rule for bad input: exit
-code 1, one line naming the file (and row and column where there is one) and the problem, no
-traceback, and nothing lost: a pre-existing output file is byte-identical afterwards and no new
-file (output, temporary, quarantine, store) appeared anywhere in the world.
+code 1 (2 for a command line that does not parse), one line naming the file (and row and column
+where there is one) and the problem, no traceback, and nothing lost: a pre-existing output file
+is byte-identical afterwards and no new file (output, temporary, quarantine, store) appeared
+anywhere in the world.
 """
 
 from __future__ import annotations
@@ -195,10 +196,16 @@ class Case:
     args: tuple[str, ...]
     #: What the one line must say (a regex searched in it).
     says: str
+    code: int = 1
 
 
 def case(id: str, breaks: Callable[[Path], None], says: str, args: tuple[str, ...] = CHECK) -> Case:
     return Case(id, breaks, args, says)
+
+
+def usage(id: str, args: tuple[str, ...], says: str) -> Case:
+    """A command line that does not parse: exit 2, and the usage at the end of the line."""
+    return Case(id, nothing, args, says, code=2)
 
 
 ROW = r"tx\.csv row {row}, column '{column}': "
@@ -738,6 +745,36 @@ CASES = [
         r"^the data runs from 2024-01-01 to 2024-03-29: too short for 90 days of history",
         ("train", "--config", "winback.toml"),
     ),
+    usage(
+        "unknown option",
+        ("features", "--config", "winback.toml", "--as-off", "2024-06-01"),
+        r"^no such option: --as-off \(Possible options: --as-of\)\. "
+        r"Usage: winback features \[OPTIONS\] "
+        r"\(winback features -h for help\)$",
+    ),
+    usage(
+        "option without its value",
+        ("features", "--config", "winback.toml", "--as-of"),
+        r"^option '--as-of' requires an argument\. winback features -h for help$",
+    ),
+    usage(
+        "value not among the choices",
+        ("check", "--config", "winback.toml", "--on-bad-rows", "skip"),
+        r"^invalid value for '--on-bad-rows': .*'skip' is not one of 'stop', 'quarantine'\. "
+        r"Usage: winback check \[OPTIONS\] \(winback check -h for help\)$",
+    ),
+    usage(
+        "unknown command",
+        ("featurs", "--config", "winback.toml"),
+        r"^no such command 'featurs'\. Did you mean 'features'\? "
+        r"Usage: winback \[OPTIONS\] COMMAND \[ARGS\]\.\.\. "
+        r"\(winback -h for help\)$",
+    ),
+    usage(
+        "unexpected argument",
+        ("check", "winback.toml"),
+        r"^got unexpected extra argument\(s\) \(winback\.toml\)\. Usage: winback check ",
+    ),
 ]
 
 
@@ -760,8 +797,8 @@ def test_bad_input_is_one_line_and_loses_nothing(
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     before = _files(root)
     result = CliRunner().invoke(app, list(bad.args))
-    assert result.exit_code == 1, (result.stdout, result.stderr, result.exception)
-    # A handled error ends in SystemExit(1); an escaping exception would be a traceback.
+    assert result.exit_code == bad.code, (result.stdout, result.stderr, result.exception)
+    # A handled error ends in SystemExit; an escaping exception would be a traceback.
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     *before_error, last = result.stderr.strip().splitlines()
     # The message is the last line; only warnings about the data may come before it.

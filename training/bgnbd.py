@@ -27,12 +27,18 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1, logsumexp
 
+from winback.common import WinbackError
+
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 GAMMA_GAMMA_PARAMS = ("p", "q", "v")
 
 
-class BtydFitError(ValueError):
-    """The optimiser found no finite optimum for the summary it was given."""
+class BtydFitError(WinbackError, ValueError):
+    """The optimiser found no finite optimum for the summary it was given.
+
+    A ``WinbackError`` (the CLI prints it as one line) and a ``ValueError``, which training
+    catches to skip the baseline or the inputs that need the fit, saying why.
+    """
 
 
 def bgnbd_log_likelihood(

@@ -30,10 +30,13 @@ def learn_levels(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, list[st
 
 
 def encode(frame: pd.DataFrame, names: Sequence[str], levels: dict[str, list[str]]) -> pd.DataFrame:
-    """Columns ``names`` of ``frame`` in that order: numbers as float64, text on ``levels``."""
+    """Columns ``names`` of ``frame`` in that order: numbers as float64, text on ``levels``.
+
+    Columns stored as numbers or booleans convert in one block: column by column, pandas' own
+    overhead made one row cost as much as 10,000, holding the GIL while the API's event loop
+    waited (bench/bench_api_load.py).
+    """
     encoded: dict[str, Any] = {}
-    # Columns already stored as numbers or booleans convert in one block: most of a feature
-    # frame, and per-column conversion was most of a small training's time.
     plain = [n for n in names if n not in levels and _is_plain_number(frame[n].dtype)]
     block = frame[plain].to_numpy(dtype="float64", na_value=np.nan)
     if len(plain) == len(names):

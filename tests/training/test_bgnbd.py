@@ -9,6 +9,7 @@ from tests.training.test_baselines import (
     needs_pymc_marketing,
     simulate_bgnbd,
 )
+from winback.common import WinbackError
 from winback.training.baselines import BgNbdBaseline
 from winback.training.bgnbd import (
     BtydFitError,
@@ -64,3 +65,5 @@ def test_fits_refuse_a_summary_without_a_finite_optimum() -> None:
         fit_bgnbd(np.array([1.0, np.nan]), np.array([2.0, 1.0]), np.array([3.0, 4.0]))
     with pytest.raises(BtydFitError, match="Gamma-Gamma"):
         fit_gamma_gamma(np.array([1.0, 2.0]), np.array([-5.0, 3.0]))
+    # One line in the CLI (a WinbackError); a ValueError, which training skips a baseline on.
+    assert issubclass(BtydFitError, WinbackError) and issubclass(BtydFitError, ValueError)

@@ -12,16 +12,72 @@ line on stderr says what to do; ``--debug`` shows the traceback instead), 2 a us
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from winback import __version__
 from winback.cli import console, data, serving, summary, training
 from winback.cli.help import ROOT_EPILOG
 from winback.cli.options import DebugOpt, QuietOpt, VerboseOpt, set_output
 
+try:  # Typer vendors Click since 0.2x; its errors are that copy's, not the click package's
+    from typer._click import exceptions as clicks
+except ImportError:  # pragma: no cover (older Typer)
+    from click import exceptions as clicks  # type: ignore[no-redef]
+
+
+class _Root(TyperGroup):
+    """The root command: usage errors (exit 2) are one ``error:`` line, like every other error.
+
+    Typer would draw them in a box of several lines, unlike the rest of the CLI's errors.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; a Click error becomes one ``error:`` line and its exit code."""
+        given = (args, prog_name, complete_var)
+        if not standalone_mode:
+            return super().main(*given, False, windows_expand_args, **extra)
+        try:
+            # Not standalone: Click errors are raised here, and an Exit comes back as its code.
+            code = super().main(*given, False, windows_expand_args, **extra)
+        except clicks.NoArgsIsHelpError as exc:
+            sys.exit(exc.exit_code)  # the help is printed already
+        except clicks.UsageError as exc:
+            console.error(console.usage_line(exc.format_message(), *self._usage(exc, args)))
+            sys.exit(exc.exit_code)
+        except clicks.ClickException as exc:
+            console.error(" ".join(exc.format_message().split()))
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            console.error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def _usage(self, exc: Any, args: Sequence[str] | None) -> tuple[str | None, str]:
+        """The usage line of the command that failed, and the command that prints its help."""
+        ctx = exc.ctx
+        if ctx is not None:
+            return ctx.get_usage(), f"{ctx.command_path} {ctx.help_option_names[0]}"
+        # Some parse errors (an option without its value) come without their command.
+        given = sys.argv[1:] if args is None else args
+        name = next((a for a in given if a in self.commands), None)
+        return None, " ".join(p for p in ("winback", name, "-h") if p)
+
+
 app = typer.Typer(
+    cls=_Root,
     name="winback",
     epilog=ROOT_EPILOG,
     no_args_is_help=True,

@@ -118,6 +118,22 @@ def one_line(exc: Exception) -> str | None:
     return None
 
 
+def usage_line(message: str, usage: str | None, help_command: str | None) -> str:
+    """A usage error as one line: what is wrong, then the usage and where help is.
+
+    ``message`` is Click's (``No such option: --bogus``), ``usage`` its usage line
+    (``Usage: winback features [OPTIONS]``), ``help_command`` the command that prints help.
+    """
+    said = " ".join(message.split())
+    said = said[:1].lower() + said[1:]
+    hint = " ".join(usage.split()) if usage else ""
+    if help_command:
+        hint += f" ({help_command} for help)" if hint else f"{help_command} for help"
+    if not hint:
+        return said
+    return f"{said} {hint}" if said.endswith((".", "?", "!")) else f"{said}. {hint}"
+
+
 def error(message: str) -> None:
     """One ``error: …`` line on stderr; messages may quote [data.transactions], never markup."""
     err.print(Text("error: ", style="bold red") + Text(message))
@@ -141,5 +157,6 @@ __all__ = [
     "quiet_mlflow",
     "state",
     "step",
+    "usage_line",
     "warning",
 ]

@@ -232,7 +232,14 @@ def serve_cmd(
         model_uri=model or settings.scoring.model_uri,
         settings=settings,
     )
-    uvicorn.run(application, host=host or settings.api.host, port=port or settings.api.port)
+    # httptools parses HTTP in C: with uvicorn's pure-Python h11 the event loop spent the start
+    # of a burst parsing while /health waited (bench/bench_api_load.py).
+    uvicorn.run(
+        application,
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        http="httptools",
+    )
 
 
 __all__ = ["app"]
