@@ -45,7 +45,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from winback.common import WinbackError
+from winback.common import SettingsError, WinbackError
 from winback.features import Dataset, FeatureSettings, SegmentSettings, build_features
 from winback.features import build_segments as build_segment_rows
 from winback.features.snapshots import data_end
@@ -80,7 +80,7 @@ from winback.serving.api_schemas import (
 from winback.serving.api_work import WorkPool, busy, result
 from winback.serving.lists import WinbackList, build_list, summary_lines
 from winback.serving.model import ServedModel, load_model
-from winback.serving.policy import EffectModel
+from winback.serving.policy import EffectModel, chosen_policy
 from winback.serving.reasons import reason_codes, reason_reference
 from winback.serving.scoring import (
     SEGMENT_OUTPUTS,
@@ -310,15 +310,21 @@ class _State:
             )
         return _ListInputs(scores, uplift, notes)
 
-    def winback_list(self, cut: _Cutoff, inputs: _ListInputs, budget: float | None) -> WinbackList:
-        """The list for ``budget`` from the cutoff's list inputs."""
+    def winback_list(
+        self,
+        cut: _Cutoff,
+        inputs: _ListInputs,
+        budget: float | None,
+        policy: PolicySettings | None = None,
+    ) -> WinbackList:
+        """The list for ``budget`` from the cutoff's list inputs (``policy``: the configured)."""
         with self.data.lock:
             return build_list(
                 self.data.dataset,
                 inputs.scores,
                 cut.features,
                 cut.as_of,
-                self.config.policy,
+                policy or self.config.policy,
                 budget=budget,
                 lapsed_after_days=self.config.lapsed_after_days,
                 uplift=inputs.uplift,
@@ -541,9 +547,23 @@ class _Service:
             )
         )
 
+    def policy_for(self, request: ListRequest) -> PolicySettings:
+        """The configured policy with the request's offers and control share (422 if unknown)."""
+        try:
+            return chosen_policy(
+                self.config.policy, offers=request.offers, control_share=request.control_share
+            )
+        except SettingsError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+
     async def winback_list(self, request: ListRequest) -> Response:
-        """The ranked win-back list for a budget, with a random control group and its figures."""
+        """The ranked win-back list for a budget, with a random control group and its figures.
+
+        ``offers`` and ``control_share`` choose among the catalog's offers and change the held-out
+        share for this list only; the server's seed makes the same choices give the same list.
+        """
         state = self.state
+        self.policy_for(request)  # an unknown offer is refused before any work
         cut = await result(state.cutoff(_as_of(request.as_of, state.data)))
         inputs = await result(state.list_inputs(cut))
         return await self.pool.run(partial(self._winback_list, state, cut, inputs, request))
@@ -551,7 +571,7 @@ class _Service:
     def _winback_list(
         self, state: _State, cut: _Cutoff, inputs: _ListInputs, request: ListRequest
     ) -> Response:
-        wl = state.winback_list(cut, inputs, request.budget)
+        wl = state.winback_list(cut, inputs, request.budget, self.policy_for(request))
         figures = wl.figures | {
             "top_reasons": [
                 {"feature": f, "customers": n, "example": e}

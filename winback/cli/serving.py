@@ -71,6 +71,19 @@ def list_cmd(
     ] = None,
     model: ModelOpt = None,
     table: TableOpt = None,
+    offer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--offer",
+            help="An offer of the [policy] catalog the list may use (repeat it; default: all).",
+        ),
+    ] = None,
+    control_share: Annotated[
+        float | None,
+        typer.Option(
+            min=0, max=0.99, help="Share held out as control (default: [policy] control_share)."
+        ),
+    ] = None,
 ) -> None:
     """Rank who merits a retention or win-back offer within a budget; hold out a control group.
 
@@ -79,15 +92,19 @@ def list_cmd(
     campaigns' control groups where they exist. Each customer gets their best offer, highest
     benefit first, until the budget is spent; customers sent an offer in the last
     `suppression_days` are left out; a random `control_share` of the list gets no offer.
-    Writes the list and an HTML summary page for marketing.
+    Writes the list and an HTML summary page for marketing. `--offer` and `--control-share`
+    choose for this list only; with the same data, model and choices, `POST /list` and the
+    page of `winback serve` give the same list.
     """
     from winback.cli.project import settings_for
     from winback.cli.scoring import out_target as target_and_table
     from winback.cli.scoring import scoring_run
     from winback.serving.lists import make_list, publish_list, summary_lines
     from winback.serving.output import is_database_url
+    from winback.serving.policy import chosen_policy
 
     settings = settings_for(data)
+    policy = chosen_policy(settings.policy, offers=offer, control_share=control_share)
     run = scoring_run(settings, data, out_target, model, as_of, explained=False, keep_features=True)
     dataset, served, cutoff = run.dataset, run.model, run.cutoff
     skipped: list[str] = []
@@ -98,7 +115,7 @@ def list_cmd(
             run.scores,
             run.features,
             cutoff,
-            settings.policy,
+            policy,
             budget=budget,
             lapsed_after_days=settings.segments.churned_after_days,
             on_skip=skipped.append,
