@@ -36,6 +36,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -80,6 +81,8 @@ from winback.serving.api_schemas import (
 from winback.serving.api_work import WorkPool, busy, result
 from winback.serving.lists import WinbackList, build_list, summary_lines
 from winback.serving.model import ServedModel, load_model
+from winback.serving.page import install_page
+from winback.serving.page_html import PageList
 from winback.serving.policy import EffectModel, chosen_policy
 from winback.serving.reasons import reason_codes, reason_reference
 from winback.serving.scoring import (
@@ -592,6 +595,28 @@ class _Service:
             )
         )
 
+    def data_end(self) -> date:
+        """The last day of the served data."""
+        return self.state.data.end.date()
+
+    async def page_list(self, request: ListRequest) -> PageList:
+        """The list ``POST /list`` answers for ``request``, with what the page shows beside it."""
+        state = self.state
+        policy = self.policy_for(request)
+        cut = await result(state.cutoff(_as_of(request.as_of, state.data)))
+        inputs = await result(state.list_inputs(cut))
+        wl = await self.pool.run(partial(state.winback_list, cut, inputs, request.budget, policy))
+        return PageList(
+            wl=wl,
+            base=inputs.scores[list(_BASE_COLUMNS)],
+            model_name=state.model.name,
+            model_version=state.model.version,
+            model_created_at=state.model.created_at,
+            data_end=state.data.end.date(),
+            notes=list(inputs.notes),
+            model_uri=state.model.uri,
+        )
+
     def reload(self, request: ReloadRequest | None = None) -> ReloadResponse:
         """Load the model again (e.g. a new champion), optionally the data, then swap them in.
 
@@ -619,6 +644,9 @@ class _Service:
         )
 
 
+#: What the page shows of everyone's scores.
+_BASE_COLUMNS = ("customer_id", "lifecycle_stage", "value_segment", "churn_probability",
+                 "clv", "value_at_risk")  # fmt: skip
 _PROTECTED: Any = {
     401: {"model": ErrorResponse, "description": "Missing or wrong bearer token."},
     413: {"model": ErrorResponse, "description": "Body or row count over the limits."},
@@ -643,11 +671,14 @@ def create_app(
     *,
     model_uri: str,
     settings: ServingSettings | None = None,
+    sent_lists: Path | None = None,
 ) -> FastAPI:
-    """The API over the data ``load_data`` returns and the model at ``model_uri``.
+    """The API over the data ``load_data`` returns and the model at ``model_uri``, and its page.
 
     ``settings`` is one composite settings object (``winback.settings.Settings``); without it,
-    the defaults. Loads the data and the model and builds the latest features now, so a bad source
+    the defaults. The marketer's page (:mod:`serving.page`) is at ``/``; it records lists
+    marked as sent under ``sent_lists`` (None: marking is off). Loads the data and the model and
+    builds the latest features now, so a bad source
     or a model the data cannot feed fails here (a :class:`WinbackError`), not at the first request.
     """
     segments = settings.segments if settings else SegmentSettings()
@@ -701,6 +732,13 @@ def create_app(
     guarded = {("POST", path) for path in ("/scores", "/score-features", "/list", "/reload")}
     app.add_middleware(Guard, max_body_bytes=config.api.max_body_bytes, protected=guarded)
     _add_docs(app)
+    install_page(
+        app,
+        lists=service.page_list,
+        policy=config.policy,
+        data_end=service.data_end,
+        sent_lists=sent_lists,
+    )
     return app
 
 

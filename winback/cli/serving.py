@@ -75,6 +75,7 @@ def list_cmd(
         list[str] | None,
         typer.Option(
             "--offer",
+            metavar="<name>",
             help="An offer of the [policy] catalog the list may use (repeat it; default: all).",
         ),
     ] = None,
@@ -223,11 +224,13 @@ def serve_cmd(
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     model: ModelOpt = None,
 ) -> None:
-    """Serve scores, reasons and win-back lists over HTTP (OpenAPI docs at /docs).
+    """Serve scores, reasons and win-back lists over HTTP, and a page for marketing at /.
 
     Endpoints: `GET /health`, `GET /model`, and with a bearer token (`WINBACK_API_TOKEN`)
     `POST /scores`, `/score-features`, `/list` and `/reload` (reloads the model, e.g. a new
-    champion). The data is read from the config's sources when the server starts.
+    champion); OpenAPI docs at /docs. The page at / signs in with the same token, previews a
+    list for a budget and offers, downloads it, and records lists marked as sent under
+    `[api] sent_lists_dir`. The data is read from the config's sources when the server starts.
     """
     import uvicorn
 
@@ -244,10 +247,12 @@ def serve_cmd(
             "WINBACK_API_TOKEN is not set: customer endpoints will refuse every request. "
             "Set it, e.g. export WINBACK_API_TOKEN=$(openssl rand -hex 32)"
         )
+    sent = settings.api.sent_lists_dir
     application = create_app(
         lambda: load_dataset(settings.data, engine=settings.engine),
         model_uri=model or settings.scoring.model_uri,
         settings=settings,
+        sent_lists=project_root(settings) / sent if sent else None,
     )
     uvicorn.run(application, host=host or settings.api.host, port=port or settings.api.port)
 
