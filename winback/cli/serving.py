@@ -190,12 +190,15 @@ def drift_cmd(
     """
     import mlflow
 
-    from winback.cli.project import settings_for
+    from winback.cli.project import settings_for, tracking_settings
     from winback.cli.scoring import drift, scoring_run
     from winback.common import WinbackError
     from winback.serving.drift import log_drift
+    from winback.settings import project_root
+    from winback.training.tracking import configure
 
     settings = settings_for(data)
+    configure(tracking_settings(settings), project_root(settings))  # the report is an MLflow run
     scored = scoring_run(settings, data, None, model, as_of, explained=False)
     served, cutoff = scored.model, scored.cutoff
     report = drift(served, scored.scores, scored.features, settings)
