@@ -12,18 +12,23 @@ Routes (none in the OpenAPI schema; every one but the sign-in form needs a sessi
 
 The list comes from the API's own ``/list`` machinery (``lists``), so the page's list is exactly
 what ``POST /list`` returns for the same choices. The page never changes a model or the data.
+Rendering (a plot), CSV and records are made off the event loop: ``/health`` never waits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import QueryParams
 
@@ -168,6 +173,7 @@ class _Page:
             sent_lists,
         )
         self.sessions = Sessions()
+        self._recording = threading.Lock()
 
     def session_of(self, request: Request) -> Session | None:
         return self.sessions.find(request.cookies.get(COOKIE))
@@ -208,7 +214,10 @@ class _Page:
         if isinstance(built, HTMLResponse):
             return built
         can_send = self.sent_lists is not None
-        return _html(list_page(built, choice, self.policy, session.csrf, can_send=can_send))
+        page = await run_in_threadpool(
+            partial(list_page, can_send=can_send), built, choice, self.policy, session.csrf
+        )
+        return _html(page)
 
     async def sign_in(self, request: Request) -> Response:
         """Check the posted token; on a match, set the session cookie and go to the page."""
@@ -240,11 +249,12 @@ class _Page:
         if isinstance(built, HTMLResponse):
             return built
         wl = built.wl
-        data = list_csv(wl)
+        data = await run_in_threadpool(list_csv, wl)
         name = _file_name(wl.as_of, choice, ".csv")
         if kind == "summary":
             digest = hashlib.sha256(data).hexdigest()
-            data = list_summary_html(wl, ListFile(name, digest)).encode()
+            page = await run_in_threadpool(list_summary_html, wl, ListFile(name, digest))
+            data = page.encode()
             name = _file_name(wl.as_of, choice, ".summary.html")
         media = "text/csv; charset=utf-8" if kind == "csv" else "text/html; charset=utf-8"
         headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
@@ -268,7 +278,7 @@ class _Page:
         choice, built = await self.chosen(session, _query(request.query_params))
         if isinstance(built, HTMLResponse):
             return built
-        digest = hashlib.sha256(list_csv(built.wl)).hexdigest()
+        digest = hashlib.sha256(await run_in_threadpool(list_csv, built.wl)).hexdigest()
         return _html(confirm_page(built, choice, session.csrf, digest))
 
     async def send(self, request: Request) -> Response:
@@ -283,20 +293,25 @@ class _Page:
         choice, built = await self.chosen(session, posted)
         if isinstance(built, HTMLResponse):
             return built
-        digest = hashlib.sha256(list_csv(built.wl)).hexdigest()
+        digest = hashlib.sha256(await run_in_threadpool(list_csv, built.wl)).hexdigest()
         if digest != posted.get("sha256", [""])[-1]:
             return _html(message_page("Not recorded", _CHANGED, session.csrf), 409)
-        choices = {
+        choices: dict[str, Any] = {
             "budget": choice.budget,
             "offers": list(choice.offers or [o.name for o in self.policy.offers]),
             "control_share": built.wl.settings.control_share,
             "model": f"{built.model_name} version {built.model_version}",
         }
         try:
-            where = record_sent(built.wl, self.sent_lists, choices, datetime.now(UTC))
+            where = await run_in_threadpool(self._record, built, self.sent_lists, choices)
         except WinbackError as exc:
             return _html(message_page("Not recorded", str(exc), session.csrf), 409)
         return _html(recorded_page(built, choice, session.csrf, str(where)))
+
+    def _record(self, built: PageList, folder: Path, choices: dict[str, Any]) -> Path:
+        """One record at a time: two confirmations of one list cannot both pass the check."""
+        with self._recording:
+            return record_sent(built.wl, folder, choices, datetime.now(UTC))
 
 
 def install_page(
