@@ -189,6 +189,10 @@ def test_a_list_is_marked_as_sent_only_after_confirmation_and_only_once(served: 
     fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', confirm.text))
     forged = client.post("/send", data={**fields, "csrf": "forged"})
     assert forged.status_code == 403 and not served.sent.exists()
+    # A list that is no longer the one confirmed (a reload in between) is not recorded.
+    stale = client.post("/send", data={**fields, "sha256": "0" * 64})
+    assert stale.status_code == 409 and "changed since you confirmed" in stale.text
+    assert not served.sent.exists()
     done = client.post("/send", data=fields)
     assert done.status_code == 200 and "Recorded as" in done.text
     (record,) = served.sent.iterdir()
@@ -197,6 +201,12 @@ def test_a_list_is_marked_as_sent_only_after_confirmation_and_only_once(served: 
     assert settings["control_share"] == 0.25 and settings["seed"] == 0
     listed = pd.read_csv(record / "winback_list.csv")
     assert set(listed["offer"]) == {"discount_10"}
+    # The record is the list the page downloads, and its summary page names that list.
+    csv = client.get(f"/list.csv?{choice}")
+    assert csv.content == (record / "winback_list.csv").read_bytes()
+    assert "attachment" in csv.headers["content-disposition"]
+    summary = client.get(f"/list-summary.html?{choice}").text
+    assert f'name="winback-list-sha256" content="{settings["list_sha256"]}"' in summary
     assert settings["rows"] == len(listed) and (record / "winback_list.summary.html").exists()
     # The same list again (a double click, a resent form) is refused, and nothing is added.
     again = client.post("/send", data=fields)
