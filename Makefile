@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
 
 demo: $(STAMP)
 	@echo "[1/9] Simulating 10,000 customers over two years (seed 7)…"
@@ -35,7 +35,7 @@ demo: $(STAMP)
 	@echo; echo "[9/9] Summary"
 	@$(BIN)/winback summary --config winback.toml --scores $(DEMO)/scores.parquet --list $(DEMO)/winback_list.csv
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tools/typecheck.py
@@ -63,9 +63,16 @@ bench-real: $(STAMP)
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache
 
-# Pictures of the model report and the list summary in docs/, shot by headless Chromium.
+# Pictures of the model report, the list summary and the marketer's page in docs/, shot by
+# headless Chromium.
 .PHONY: screenshots
-screenshots: $(STAMP)
+screenshots: $(STAMP) chromium
+	$(BIN)/python docs/screenshots.py --out docs
+
+# Debian's Chromium, which the page's browser test and the screenshots drive (through Playwright,
+# never a browser Playwright downloads): installed where missing, when we may.
+.PHONY: chromium
+chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "chromium is missing: installing Debian's package (apt-get install chromium)"; \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -73,6 +80,5 @@ screenshots: $(STAMP)
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else \
 	    echo "cannot install chromium here (needs root and apt-get): install it yourself," \
-	      "e.g. 'sudo apt-get install -y chromium', and rerun make screenshots" >&2; exit 1; \
+	      "e.g. 'sudo apt-get install -y chromium', and rerun make" >&2; exit 1; \
 	  fi; }
-	$(BIN)/python docs/screenshots.py --out docs

@@ -142,10 +142,12 @@ def page(
     sections: Sequence[str],
     *,
     meta: Mapping[str, str] | None = None,
+    style: str = "",
 ) -> str:
     """A whole HTML document: header with title, subtitle and navigation, then the sections.
 
-    ``meta`` adds ``<meta name=… content=…>`` tags, facts a program reads from the page.
+    ``meta`` adds ``<meta name=… content=…>`` tags, facts a program reads from the page;
+    ``style`` adds CSS after the shared styles.
     """
     tags = "".join(
         f'<meta name="{escape(name)}" content="{escape(value)}">'
@@ -155,7 +157,7 @@ def page(
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">{tags}'
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head>\n"
+        f"<title>{escape(title)}</title><style>{_CSS}{style}</style></head>\n"
         f'<body><main><header><h1>{escape(title)}</h1><p class="muted">{escape(subtitle)}</p>'
         f"<nav>{nav}</nav></header>\n" + "\n".join(sections) + "\n</main></body></html>\n"
     )

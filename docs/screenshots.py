@@ -1,14 +1,17 @@
-"""Screenshots of winback's HTML pages in headless Chromium: the model report and the list summary.
+"""Screenshots of winback's pages in headless Chromium: model report, list summary, marketer's page.
 
-``make screenshots`` runs this. Without arguments it builds both pages itself the way a user
+``make screenshots`` runs this. Without arguments it builds the pages itself the way a user
 does, with the ``winback`` command beside this Python: a small synthetic world, a short
 training (its own MLflow store in a temporary folder, never the repository's ``mlruns/``), a
-scoring and a win-back list. ``--report F --summary F`` shoots existing pages instead, e.g.
-``mlruns/reports/<run>.html`` and ``demo-output/winback_list.summary.html`` after ``make demo``.
+scoring and a win-back list; then it starts ``winback serve`` on 127.0.0.1 and signs in to its
+page. ``--report F --summary F`` shoots existing pages instead, e.g.
+``mlruns/reports/<run>.html`` and ``demo-output/winback_list.summary.html`` after ``make demo``
+(the marketer's page is then not shot: it needs a trained project to serve).
 
 For each page it writes ``<name>.png`` (the whole page, 1440 pixels wide) and
 ``<name>_first_screen.png`` (what a 1440×900 laptop screen shows first) into ``--out``
-(default: this folder). Chromium runs with no network of its own; the pages need none.
+(default: this folder); for the marketer's page also ``marketer_page_preview.png`` (the top of
+the list). Chromium runs with no network of its own; the pages need none.
 """
 
 from __future__ import annotations
@@ -16,14 +19,19 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageChops
+from playwright.sync_api import sync_playwright
 
 HERE = Path(__file__).resolve().parent
 WINBACK = Path(sys.executable).with_name("winback")
@@ -36,6 +44,9 @@ MAX_BYTES = 1_000_000
 #: Names of the written images, per page.
 PAGES = ("model_report", "winback_list_summary")
 AS_OF = "2024-10-01"
+#: The marketer's page is shot with this budget chosen: below what every paying offer costs on
+#: the built world, so the budget curve shows where it binds.
+PAGE_BUDGET = "400"
 
 # Without the networking switches Chromium tries to reach Google's services and logs failures.
 _CHROMIUM_FLAGS = (
@@ -107,6 +118,73 @@ def build_pages(workdir: Path, *, customers: int, trials: int) -> tuple[Path, Pa
         "--out", "winback_list.csv", cwd=workdir, env=env,
     )  # fmt: skip
     return report, workdir / "winback_list.summary.html"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def shoot_served_page(chromium: str, workdir: Path) -> dict[str, Image.Image]:
+    """``winback serve`` in ``workdir``, signed in, a budget chosen: the page and its preview."""
+    token = secrets.token_hex(16)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlruns' / 'mlflow.db'}",
+        "WINBACK_API_TOKEN": token,
+    }
+    print(f"  winback serve --port {port}", flush=True)
+    log = (workdir / "serve.log").open("w", encoding="utf-8")
+    server = subprocess.Popen(
+        [str(WINBACK), "serve", "--config", "winback.toml", "--port", str(port)],
+        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    address = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(address, server, workdir / "serve.log")
+        with sync_playwright() as driver:
+            browser = driver.chromium.launch(
+                executable_path=chromium, args=[a for a in _CHROMIUM_FLAGS if a != "--headless"]
+            )
+            try:
+                page = browser.new_page(viewport={"width": WIDTH, "height": SCREEN_HEIGHT})
+                page.goto(address + "/")
+                page.fill("#token", token)
+                page.click("#sign-in-button")
+                page.wait_for_selector("#preview")
+                page.fill("#budget", PAGE_BUDGET)
+                page.click("#update")
+                page.wait_for_selector("#preview")
+                full = _image(page.screenshot(full_page=True))
+                page.evaluate("document.getElementById('top').scrollIntoView()")
+                preview = _image(page.screenshot())
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+    return {"marketer_page": full, "marketer_page_preview": preview}
+
+
+def _wait_for(address: str, server: subprocess.Popen[str], log: Path) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"winback serve stopped:\n{log.read_text(encoding='utf-8')}")
+        try:
+            with urllib.request.urlopen(address + "/health", timeout=5):
+                return
+        except OSError:
+            time.sleep(1)
+    sys.exit("winback serve did not answer /health within 5 minutes")
+
+
+def _image(png: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(png)) as raw:
+        return raw.convert("RGB")
 
 
 def _content_bottom(image: Image.Image) -> int:
@@ -184,10 +262,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Building the pages in {workdir} ({args.customers:,} customers):")
             pages = build_pages(workdir, customers=args.customers, trials=args.trials)
         args.out.mkdir(parents=True, exist_ok=True)
-        for name, page in zip(PAGES, pages, strict=True):
-            full = shoot(chromium, page)
-            first = full.crop((0, 0, full.width, min(full.height, SCREEN_HEIGHT)))
-            for suffix, image in (("", full), ("_first_screen", first)):
+        shots = {name: shoot(chromium, page) for name, page in zip(PAGES, pages, strict=True)}
+        if args.report is None:
+            shots |= shoot_served_page(chromium, workdir)
+        for name, full in shots.items():
+            images = [("", full)]
+            if not name.endswith("_preview"):
+                first = full.crop((0, 0, full.width, min(full.height, SCREEN_HEIGHT)))
+                images.append(("_first_screen", first))
+            for suffix, image in images:
                 target = args.out / f"{name}{suffix}.png"
                 size = save_small(image, target)
                 print(f"Wrote {target} ({image.width}×{image.height} shot, {size:,} bytes)")

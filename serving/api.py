@@ -37,6 +37,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -46,7 +47,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from winback.common import WinbackError
+from winback.common import SettingsError, WinbackError
 from winback.features import Dataset, FeatureSettings, SegmentSettings, build_features
 from winback.features import build_segments as build_segment_rows
 from winback.features.snapshots import data_end
@@ -81,7 +82,9 @@ from winback.serving.api_schemas import (
 from winback.serving.api_work import WorkPool, busy, result
 from winback.serving.lists import WinbackList, build_list, summary_lines
 from winback.serving.model import ServedModel, load_model
-from winback.serving.policy import EffectModel
+from winback.serving.page import install_page
+from winback.serving.page_html import PageList
+from winback.serving.policy import EffectModel, chosen_policy
 from winback.serving.reasons import reason_codes, reason_reference
 from winback.serving.scoring import (
     SEGMENT_OUTPUTS,
@@ -316,15 +319,21 @@ class _State:
             )
         return _ListInputs(scores, uplift, notes)
 
-    def winback_list(self, cut: _Cutoff, inputs: _ListInputs, budget: float | None) -> WinbackList:
-        """The list for ``budget`` from the cutoff's list inputs."""
+    def winback_list(
+        self,
+        cut: _Cutoff,
+        inputs: _ListInputs,
+        budget: float | None,
+        policy: PolicySettings | None = None,
+    ) -> WinbackList:
+        """The list for ``budget`` from the cutoff's list inputs (``policy``: the configured)."""
         with self.data.lock:
             return build_list(
                 self.data.dataset,
                 inputs.scores,
                 cut.features,
                 cut.as_of,
-                self.config.policy,
+                policy or self.config.policy,
                 budget=budget,
                 lapsed_after_days=self.config.lapsed_after_days,
                 uplift=inputs.uplift,
@@ -547,9 +556,23 @@ class _Service:
             )
         )
 
+    def policy_for(self, request: ListRequest) -> PolicySettings:
+        """The configured policy with the request's offers and control share (422 if unknown)."""
+        try:
+            return chosen_policy(
+                self.config.policy, offers=request.offers, control_share=request.control_share
+            )
+        except SettingsError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from exc
+
     async def winback_list(self, request: ListRequest) -> Response:
-        """The ranked win-back list for a budget, with a random control group and its figures."""
+        """The ranked win-back list for a budget, with a random control group and its figures.
+
+        ``offers`` and ``control_share`` choose among the catalog's offers and change the held-out
+        share for this list only; the server's seed makes the same choices give the same list.
+        """
         state = self.state
+        self.policy_for(request)  # an unknown offer is refused before any work
         cut = await result(state.cutoff(_as_of(request.as_of, state.data)))
         inputs = await result(state.list_inputs(cut))
         return await self.pool.run(partial(self._winback_list, state, cut, inputs, request))
@@ -557,7 +580,7 @@ class _Service:
     def _winback_list(
         self, state: _State, cut: _Cutoff, inputs: _ListInputs, request: ListRequest
     ) -> Response:
-        wl = state.winback_list(cut, inputs, request.budget)
+        wl = state.winback_list(cut, inputs, request.budget, self.policy_for(request))
         figures = wl.figures | {
             "top_reasons": [
                 {"feature": f, "customers": n, "example": e}
@@ -576,6 +599,28 @@ class _Service:
                 notes=list(inputs.notes),
                 rows=[ListRow.model_validate(r) for r in _records(wl.frame)],
             )
+        )
+
+    def data_end(self) -> date:
+        """The last day of the served data."""
+        return self.state.data.end.date()
+
+    async def page_list(self, request: ListRequest) -> PageList:
+        """The list ``POST /list`` answers for ``request``, with what the page shows beside it."""
+        state = self.state
+        policy = self.policy_for(request)
+        cut = await result(state.cutoff(_as_of(request.as_of, state.data)))
+        inputs = await result(state.list_inputs(cut))
+        wl = await self.pool.run(partial(state.winback_list, cut, inputs, request.budget, policy))
+        return PageList(
+            wl=wl,
+            base=inputs.scores[list(_BASE_COLUMNS)],
+            model_name=state.model.name,
+            model_version=state.model.version,
+            model_created_at=state.model.created_at,
+            data_end=state.data.end.date(),
+            notes=list(inputs.notes),
+            model_uri=state.model.uri,
         )
 
     def reload(self, request: ReloadRequest | None = None) -> ReloadResponse:
@@ -605,6 +650,9 @@ class _Service:
         )
 
 
+#: What the page shows of everyone's scores.
+_BASE_COLUMNS = ("customer_id", "lifecycle_stage", "value_segment", "churn_probability",
+                 "clv", "value_at_risk")  # fmt: skip
 _PROTECTED: Any = {
     401: {"model": ErrorResponse, "description": "Missing or wrong bearer token."},
     413: {"model": ErrorResponse, "description": "Body or row count over the limits."},
@@ -629,11 +677,14 @@ def create_app(
     *,
     model_uri: str,
     settings: ServingSettings | None = None,
+    sent_lists: Path | None = None,
 ) -> FastAPI:
-    """The API over the data ``load_data`` returns and the model at ``model_uri``.
+    """The API over the data ``load_data`` returns and the model at ``model_uri``, and its page.
 
     ``settings`` is one composite settings object (``winback.settings.Settings``); without it,
-    the defaults. Loads the data and the model and builds the latest features now, so a bad source
+    the defaults. The marketer's page (:mod:`serving.page`) is at ``/``; it records lists
+    marked as sent under ``sent_lists`` (None: marking is off). Loads the data and the model and
+    builds the latest features now, so a bad source
     or a model the data cannot feed fails here (a :class:`WinbackError`), not at the first request.
     """
     segments = settings.segments if settings else SegmentSettings()
@@ -687,6 +738,13 @@ def create_app(
     guarded = {("POST", path) for path in ("/scores", "/score-features", "/list", "/reload")}
     app.add_middleware(Guard, max_body_bytes=config.api.max_body_bytes, protected=guarded)
     _add_docs(app)
+    install_page(
+        app,
+        lists=service.page_list,
+        policy=config.policy,
+        data_end=service.data_end,
+        sent_lists=sent_lists,
+    )
     return app
 
 

@@ -72,6 +72,21 @@ class ListRequest(_Body):
         examples=[500.0],
     )
     as_of: date | None = Field(default=None, description="Cutoff (default: the latest data).")
+    offers: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Offers of the catalog ([policy] offers) the list may use; null: all of them.",
+        examples=[["discount_10", "free_shipping"]],
+    )
+    control_share: float | None = Field(
+        default=None,
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="Share of the list held out as control (no offer); null: [policy] "
+        "control_share. The seed is the server's, so the same choices give the same list.",
+        examples=[0.1],
+    )
 
 
 class ReloadRequest(_Body):

@@ -275,17 +275,26 @@ def summary_lines(wl: WinbackList) -> list[str]:
 
 
 def budget_plot(wl: WinbackList, path: Path) -> Path:
-    """Expected net benefit against money spent down the ranking, the chosen budget marked."""
+    """Expected margin saved and net benefit against money spent down the ranking.
+
+    Margin saved is net benefit plus what was spent; the chosen budget is marked, and the legend
+    says what the expectations rest on (assumed or learned offer effects).
+    """
     figure = new_figure(7.5, 4.0)
     ax = figure.add_subplot()
     curve = wl.curve
+    footing = effect_footing(wl)
     if len(curve):
-        ax.plot(curve["cost"], curve["expected_net_benefit"], color="#1f5fa8", lw=2)
+        saved = curve["expected_net_benefit"] + curve["cost"]
+        ax.plot(curve["cost"], saved, color="#6b8e23", lw=1.6, label="expected margin saved")
+        ax.plot(curve["cost"], curve["expected_net_benefit"], color="#1f5fa8", lw=2,
+                label="expected net benefit (saved − spent)")  # fmt: skip
     if wl.budget is not None:
         ax.axvline(wl.budget, color="#b5472f", ls="--", lw=1.2, label=f"budget {wl.budget:,.0f}")
-        ax.legend(loc="lower right", frameon=False)
+    if len(curve) or wl.budget is not None:
+        ax.legend(loc="lower right", frameon=False, title=footing, title_fontsize=8, fontsize=8)
     ax.set_xlabel("money spent on offers (contact cost + expected discounts)")
-    ax.set_ylabel("cumulative expected net benefit")
+    ax.set_ylabel("cumulative expected money")
     spent_all = len(curve) > 0 and wl.budget is not None and curve["cost"].max() <= wl.budget
     title = (
         "The budget is not binding: every offer that pays fits in it"
@@ -305,6 +314,39 @@ def _why(reasons: str) -> str:
 
 def _money(value: float) -> str:
     return escape(f"{value:,.0f}")
+
+
+def reasons_table(wl: WinbackList) -> str:
+    """The list's most common reasons in plain words: how many customers, and an example."""
+    f = wl.figures
+    return table(
+        ["reason", "customers", "example"],
+        [(escape(reason_name(wl, k)), number(n), escape(e)) for k, n, e in f["top_reasons"]],
+        numeric=[False, True, False],
+    )
+
+
+def top_table(wl: WinbackList, rows: int = 20) -> str:
+    """The first ``rows`` of the list: rank, customer, offer, money (saying its footing), why."""
+    footing = escape(effect_footing(wl))
+    return table(
+        ["rank", "customer", "action", "offer", f"expected net benefit ({footing})", "P(churn)",
+         "CLV (forecast, no interval)", "why"],
+        [
+            (
+                number(int(r.rank)),
+                escape(r.customer_id),
+                escape(str(r.action).replace("_", " ")),
+                escape(r.offer) + (" <em>(control: no offer)</em>" if r.control else ""),
+                number(r.expected_net_benefit),
+                f"{r.churn_probability:.0%}",
+                number(r.clv),
+                _why(str(r.reasons)),
+            )
+            for r in wl.frame.head(rows).itertuples(index=False)
+        ],
+        numeric=[True, False, False, False, True, True, True, False],
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -356,32 +398,11 @@ def list_summary_html(wl: WinbackList, describes: ListFile | None = None) -> str
         [(escape(k), number(n)) for k, n in f["by_action_offer"].items()],
         numeric=[False, True],
     )
-    reasons = table(
-        ["reason", "customers", "example"],
-        [(escape(reason_name(wl, k)), number(n), escape(e)) for k, n, e in f["top_reasons"]],
-        numeric=[False, True, False],
-    )
+    reasons = reasons_table(wl)
     with tempfile.TemporaryDirectory() as tmp:
         image = png_uri(budget_plot(wl, Path(tmp) / "budget.png"))
     top = wl.frame.head(20)
-    preview = table(
-        ["rank", "customer", "action", "offer", f"expected net benefit ({footing})", "P(churn)",
-         "CLV (forecast, no interval)", "why"],
-        [
-            (
-                number(int(r.rank)),
-                escape(r.customer_id),
-                escape(str(r.action).replace("_", " ")),
-                escape(r.offer) + (" <em>(control)</em>" if r.control else ""),
-                number(r.expected_net_benefit),
-                f"{r.churn_probability:.0%}",
-                number(r.clv),
-                _why(str(r.reasons)),
-            )
-            for r in top.itertuples(index=False)
-        ],
-        numeric=[True, False, False, False, True, True, True, False],
-    )  # fmt: skip
+    preview = top_table(wl, len(top))
     left_out = [(escape(k), number(v)) for k, v in wl.excluded.items()]
     sections = [
         section("summary", "Summary", headline + f'<div class="row">{overview}{offers}</div>'),
@@ -484,6 +505,8 @@ __all__ = [
     "make_list",
     "publish_list",
     "reason_name",
+    "reasons_table",
     "summary_lines",
+    "top_table",
     "write_list_summary",
 ]

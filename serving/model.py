@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
@@ -30,6 +31,9 @@ class ServedModel:
     name: str
     version: str
     uri: str
+    #: When the model was registered (a registry version) or saved (a bundle folder); None for
+    #: other URIs.
+    created_at: datetime | None = None
 
 
 def load_model(uri: str) -> ServedModel:
@@ -39,8 +43,9 @@ def load_model(uri: str) -> ServedModel:
     """
     path = Path(uri)
     if path.is_dir() and (path / BUNDLE_FILE).exists():
-        return ServedModel(_read(path), name=path.name, version="local", uri=uri)
-    name, version = _registry_identity(uri)
+        saved = datetime.fromtimestamp((path / BUNDLE_FILE).stat().st_mtime, UTC)
+        return ServedModel(_read(path), name=path.name, version="local", uri=uri, created_at=saved)
+    name, version, created = _registry_identity(uri)
     try:
         model = load_logged_model(uri)
     except ModelFileError as exc:  # its message names the model and what to do
@@ -53,7 +58,7 @@ def load_model(uri: str) -> ServedModel:
     bundle = getattr(model.unwrap_python_model(), "bundle", None)
     if not isinstance(bundle, ModelBundle):
         raise ModelLoadError(f"model {uri!r} is not a winback model (no model bundle inside)")
-    return ServedModel(bundle, name=name, version=version, uri=uri)
+    return ServedModel(bundle, name=name, version=version, uri=uri, created_at=created)
 
 
 def _read(path: Path) -> ModelBundle:
@@ -63,23 +68,29 @@ def _read(path: Path) -> ModelBundle:
         raise ModelLoadError(str(exc)) from exc
 
 
-def _registry_identity(uri: str) -> tuple[str, str]:
-    """(name, version) of a registry URI, the alias resolved; (uri, "") for other URIs."""
+def _registry_identity(uri: str) -> tuple[str, str, datetime | None]:
+    """Name, version and registration time of a registry URI (alias resolved); else (uri, "")."""
     match = _REGISTRY_URI.match(uri)
     if match is None:
-        return uri, ""
+        return uri, "", None
     name = match["name"]
-    if match["version"]:
-        return name, match["version"]
+    client = MlflowClient()
     try:
-        version = MlflowClient().get_model_version_by_alias(name, match["alias"]).version
+        if match["version"]:
+            found = client.get_model_version(name, match["version"])
+        else:
+            found = client.get_model_version_by_alias(name, match["alias"])
     except MlflowException as exc:
+        if match["version"]:  # loading it says what is wrong, as before
+            return name, match["version"], None
         raise ModelLoadError(
             f"no model {name!r} with alias {match['alias']!r} in the registry at "
             f"{mlflow.get_registry_uri()}: {_first_line(exc)}. Train one with `winback train` "
             "or choose one with `winback promote`"
         ) from exc
-    return name, str(version)
+    stamp = found.creation_timestamp
+    created = datetime.fromtimestamp(stamp / 1000, UTC) if stamp else None
+    return name, str(found.version), created
 
 
 def _first_line(exc: BaseException) -> str:

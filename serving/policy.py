@@ -31,6 +31,7 @@ evaluate`` can measure what the offers did.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -38,6 +39,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from winback.common import SettingsError
 from winback.features import Dataset
 from winback.serving.settings import Offer, PolicySettings
 
@@ -269,6 +271,39 @@ def budget_curve(best: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def chosen_policy(
+    settings: PolicySettings,
+    *,
+    offers: Sequence[str] | None = None,
+    control_share: float | None = None,
+) -> PolicySettings:
+    """``settings`` with only the ``offers`` named (from its catalog) and another control share.
+
+    What a marketer may choose for one list (the page, ``POST /list``, ``winback list --offer``)
+    without touching the catalog: None keeps the setting as configured. The seed stays, so the
+    same choices give the same list everywhere.
+    """
+    update: dict[str, object] = {}
+    if offers is not None:
+        catalog = [o.name for o in settings.offers]
+        unknown = sorted(set(offers) - set(catalog))
+        if unknown:
+            raise SettingsError(
+                f"unknown offer {', '.join(map(repr, unknown))}: the catalog ([policy] offers) "
+                f"has {', '.join(catalog)}"
+            )
+        if not offers:
+            raise SettingsError(f"choose at least one offer of the catalog: {', '.join(catalog)}")
+        update["offers"] = tuple(o for o in settings.offers if o.name in set(offers))
+    if control_share is not None:
+        if not 0 <= control_share < 1:
+            raise SettingsError(
+                f"control share must be at least 0 and below 1, got {control_share:g}"
+            )
+        update["control_share"] = control_share
+    return settings.model_copy(update=update) if update else settings
+
+
 __all__ = [
     "LIST_COLUMNS",
     "Candidates",
@@ -277,6 +312,7 @@ __all__ = [
     "budget_curve",
     "by_return",
     "candidate_offers",
+    "chosen_policy",
     "recently_contacted",
     "select",
 ]

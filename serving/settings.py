@@ -125,6 +125,9 @@ class ApiSettings(_Frozen):
     #: How long a request may wait for a free worker before it is answered 503 with
     #: Retry-After; health and model facts never wait.
     queue_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    #: Folder where the page records the lists a marketer marks as sent (relative to
+    #: winback.toml, beside mlruns/); empty: marking lists as sent is off.
+    sent_lists_dir: str = "sent-lists"
 
 
 __all__ = [

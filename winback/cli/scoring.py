@@ -23,12 +23,18 @@ from winback.serving.model import ServedModel, load_model
 from winback.serving.output import is_database_url
 from winback.serving.scoring import score
 from winback.settings import Settings, project_root
+from winback.training.bundle import BUNDLE_FILE
 from winback.training.tracking import configure
 
 
 def served_model(settings: Settings, uri: str | None) -> ServedModel:
-    """The model at ``uri`` (default: the settings' champion), from the store in force."""
-    configure(tracking_settings(settings), project_root(settings))
+    """The model at ``uri`` (default: the settings' champion), from the store in force.
+
+    A model folder (``--model path/to/bundle``) is read as it is: no MLflow store is opened, or
+    created beside the config, for a model that is not in one.
+    """
+    if not (uri and (Path(uri) / BUNDLE_FILE).is_file()):
+        configure(tracking_settings(settings), project_root(settings))
     with step("Loading the model"):
         model = load_model(uri or settings.scoring.model_uri)
     out.print(f"model {model.name} version {model.version} ({model.uri})")

@@ -71,6 +71,20 @@ def list_cmd(
     ] = None,
     model: ModelOpt = None,
     table: TableOpt = None,
+    offer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--offer",
+            metavar="<name>",
+            help="An offer of the [policy] catalog the list may use (repeat it; default: all).",
+        ),
+    ] = None,
+    control_share: Annotated[
+        float | None,
+        typer.Option(
+            min=0, max=0.99, help="Share held out as control (default: [policy] control_share)."
+        ),
+    ] = None,
 ) -> None:
     """Rank who merits a retention or win-back offer within a budget; hold out a control group.
 
@@ -79,15 +93,19 @@ def list_cmd(
     campaigns' control groups where they exist. Each customer gets their best offer, highest
     benefit first, until the budget is spent; customers sent an offer in the last
     `suppression_days` are left out; a random `control_share` of the list gets no offer.
-    Writes the list and an HTML summary page for marketing.
+    Writes the list and an HTML summary page for marketing. `--offer` and `--control-share`
+    choose for this list only; with the same data, model and choices, `POST /list` and the
+    page of `winback serve` give the same list.
     """
     from winback.cli.project import settings_for
     from winback.cli.scoring import out_target as target_and_table
     from winback.cli.scoring import scoring_run
     from winback.serving.lists import make_list, publish_list, summary_lines
     from winback.serving.output import is_database_url
+    from winback.serving.policy import chosen_policy
 
     settings = settings_for(data)
+    policy = chosen_policy(settings.policy, offers=offer, control_share=control_share)
     run = scoring_run(settings, data, out_target, model, as_of, explained=False, keep_features=True)
     dataset, served, cutoff = run.dataset, run.model, run.cutoff
     skipped: list[str] = []
@@ -98,7 +116,7 @@ def list_cmd(
             run.scores,
             run.features,
             cutoff,
-            settings.policy,
+            policy,
             budget=budget,
             lapsed_after_days=settings.segments.churned_after_days,
             on_skip=skipped.append,
@@ -172,12 +190,15 @@ def drift_cmd(
     """
     import mlflow
 
-    from winback.cli.project import settings_for
+    from winback.cli.project import settings_for, tracking_settings
     from winback.cli.scoring import drift, scoring_run
     from winback.common import WinbackError
     from winback.serving.drift import log_drift
+    from winback.settings import project_root
+    from winback.training.tracking import configure
 
     settings = settings_for(data)
+    configure(tracking_settings(settings), project_root(settings))  # the report is an MLflow run
     scored = scoring_run(settings, data, None, model, as_of, explained=False)
     served, cutoff = scored.model, scored.cutoff
     report = drift(served, scored.scores, scored.features, settings)
@@ -206,11 +227,13 @@ def serve_cmd(
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
     model: ModelOpt = None,
 ) -> None:
-    """Serve scores, reasons and win-back lists over HTTP (OpenAPI docs at /docs).
+    """Serve scores, reasons and win-back lists over HTTP, and a page for marketing at /.
 
     Endpoints: `GET /health`, `GET /model`, and with a bearer token (`WINBACK_API_TOKEN`)
     `POST /scores`, `/score-features`, `/list` and `/reload` (reloads the model, e.g. a new
-    champion). The data is read from the config's sources when the server starts.
+    champion); OpenAPI docs at /docs. The page at / signs in with the same token, previews a
+    list for a budget and offers, downloads it, and records lists marked as sent under
+    `[api] sent_lists_dir`. The data is read from the config's sources when the server starts.
     """
     import uvicorn
 
@@ -227,10 +250,12 @@ def serve_cmd(
             "WINBACK_API_TOKEN is not set: customer endpoints will refuse every request. "
             "Set it, e.g. export WINBACK_API_TOKEN=$(openssl rand -hex 32)"
         )
+    sent = settings.api.sent_lists_dir
     application = create_app(
         lambda: load_dataset(settings.data, engine=settings.engine),
         model_uri=model or settings.scoring.model_uri,
         settings=settings,
+        sent_lists=project_root(settings) / sent if sent else None,
     )
     # httptools parses HTTP in C: with uvicorn's pure-Python h11 the event loop spent the start
     # of a burst parsing while /health waited (bench/bench_api_load.py).
