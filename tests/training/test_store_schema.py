@@ -14,11 +14,14 @@ from winback.training.store_schema import cache_folder, seed_new_store
 from winback.training.tracking import configure
 
 
-def schema(database: Path) -> list[tuple[str, str, str | None]]:
+def schema(database: Path) -> list[tuple[str, str, list[str]]]:
+    """Tables, indexes and revision; a statement's lines sorted, as MLflow orders constraints
+    differently from one store to the next within a process."""
     with sqlite3.connect(database) as db:
-        tables = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+        rows = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
         revision = db.execute("SELECT version_num FROM alembic_version").fetchall()
-        return [*tables.fetchall(), ("revision", str(revision), None)]
+        tables = [(kind, name, sorted((sql or "").splitlines())) for kind, name, sql in rows]
+        return [*tables, ("revision", str(revision), [])]
 
 
 def test_a_seeded_store_is_the_store_mlflow_makes(
