@@ -18,11 +18,13 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 # inherited by the CLI subprocesses.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import pickle
 from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
 
+from tests.shared_run import locked, shared_dir
 from winback.features import (
     Dataset,
     LabelSettings,
@@ -65,7 +67,20 @@ def small_dataset(small_world: SyntheticWorld) -> Dataset:
 
 
 @pytest.fixture(scope="session")
-def small_trained(small_dataset: Dataset) -> Trained:
-    """The small world trained once with ``FAST``, on snapshots over all its data; read-only."""
-    snaps = build_snapshots(small_dataset, labels=LABELS, snapshots=SNAPSHOTS)
-    return Trained(small_dataset, snaps, train_models(snaps, small_dataset, LABELS, FAST))
+def small_trained(
+    small_dataset: Dataset, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Trained:
+    """The small world trained once with ``FAST``, on snapshots over all its data; read-only.
+
+    Trained by the first worker that asks and unpickled by the others: the same seeded world and
+    settings give every worker the same model, so one training serves the whole run.
+    """
+    shared = shared_dir(tmp_path_factory, worker_id)
+    saved = shared / "small_trained.pickle"
+    with locked(shared / "small_trained.lock"):
+        if not saved.exists():
+            snaps = build_snapshots(small_dataset, labels=LABELS, snapshots=SNAPSHOTS)
+            result = train_models(snaps, small_dataset, LABELS, FAST)
+            saved.write_bytes(pickle.dumps((snaps, result)))
+        snaps, result = pickle.loads(saved.read_bytes())
+    return Trained(small_dataset, snaps, result)

@@ -8,19 +8,18 @@ store so that every worker can assert on it.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.shared_run import locked, shared_dir
 from winback.cli import console
 
 WINBACK = str(Path(sys.executable).with_name("winback"))
@@ -54,22 +53,6 @@ def run(
     )
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _shared_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """The temporary directory every worker of this run sees."""
-    base = tmp_path_factory.getbasetemp()
-    return base if worker_id == "master" else base.parent
-
-
 def copy_of(source: Path, where: Path) -> Path:
     """A private copy of ``source`` at ``where`` (a test that writes never touches the shared one).
 
@@ -83,9 +66,9 @@ def copy_of(source: Path, where: Path) -> Path:
 @pytest.fixture(scope="session")
 def shared_world(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """``winback simulate``: 300 customers over 18 months as CSV in ``data/``; read only."""
-    shared = _shared_dir(tmp_path_factory, worker_id)
+    shared = shared_dir(tmp_path_factory, worker_id)
     root = shared / "world"
-    with _locked(shared / "world.lock"):
+    with locked(shared / "world.lock"):
         if not (root / "data" / "ground_truth.csv").exists():
             root.mkdir(exist_ok=True)
             done = run(
@@ -110,9 +93,9 @@ def trained(
     shared_world: Path, tmp_path_factory: pytest.TempPathFactory, worker_id: str
 ) -> Trained:
     """The world with ``s.toml`` and a store trained once by :data:`TRAIN`; read only."""
-    shared = _shared_dir(tmp_path_factory, worker_id)
+    shared = shared_dir(tmp_path_factory, worker_id)
     root = shared / "trained"
-    with _locked(shared / "trained.lock"):
+    with locked(shared / "trained.lock"):
         if not (root / "train.stdout").exists():
             shutil.rmtree(root, ignore_errors=True)
             copy_of(shared_world, root)
