@@ -66,12 +66,18 @@ def campaign_tables(seed: int, customers: int) -> dict[str, pd.DataFrame]:
         [
             pd.DataFrame({"customer_id": ids, "timestamp": before, "amount": 30.0}),
             pd.DataFrame(
-                {"customer_id": ids[responds], "timestamp": after[responds],
-                 "amount": amount[responds]}  # fmt: skip
+                {
+                    "customer_id": ids[responds],
+                    "timestamp": after[responds],
+                    "amount": amount[responds],
+                }
             ),
             pd.DataFrame(
-                {"customer_id": [ids[0]], "timestamp": [SEND_DAY + pd.Timedelta(days=40)],
-                 "amount": [30.0]}  # fmt: skip
+                {
+                    "customer_id": [ids[0]],
+                    "timestamp": [SEND_DAY + pd.Timedelta(days=40)],
+                    "amount": [30.0],
+                }
             ),
         ],
         ignore_index=True,

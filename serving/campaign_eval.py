@@ -111,7 +111,11 @@ class CampaignEvaluation:
             out.append(
                 f"ranking: {r.note}; Qini coefficient {r.qini:+.4f} over {r.scored:,} contacts"
                 + (f" ({r.unscored:,} unscored left out)" if r.unscored else "")
-                + f"; top decile incremental response {top['incremental_response']:+.1%}"
+                + (
+                    f"; top decile incremental response {top['incremental_response']:+.1%}"
+                    if not math.isnan(top["incremental_response"])
+                    else "; the top decile lacks a treated or a control contact"
+                )
             )
         return out
 
@@ -276,7 +280,7 @@ def rank_campaign(evaluation: CampaignEvaluation, scores: pd.Series, note: str) 
 
     Contacts without a score (unknown to the model on the send day) are left out and counted.
     Decile 1 holds the highest scores; each decile's incremental response has Newcombe's
-    interval.
+    interval (NaN in a decile without treated or without control contacts).
     """
     contacts = evaluation.contacts
     score = contacts["customer_id"].astype(str).map(scores.groupby(level=0).first())
@@ -295,15 +299,20 @@ def rank_campaign(evaluation: CampaignEvaluation, scores: pd.Series, note: str) 
     for d in range(1, 11):
         part = frame[decile == d]
         sent, held = part[part["treated"]], part[~part["treated"]]
-        if sent.empty or held.empty:
-            continue
-        rt, rc = int(sent["responded"].sum()), int(held["responded"].sum())
-        low, high = newcombe_interval(rt, len(sent), rc, len(held))
-        rows.append({"decile": d, "treated": len(sent), "control": len(held),
-                     "mean_score": float(part["score"].mean()),
-                     "response_treated": rt / len(sent), "response_control": rc / len(held),
-                     "incremental_response": rt / len(sent) - rc / len(held),
-                     "ci_low": low, "ci_high": high})  # fmt: skip
+        row = {"decile": d, "treated": len(sent), "control": len(held),
+               "mean_score": float(part["score"].mean()) if len(part) else math.nan}  # fmt: skip
+        rt, rc = sent["responded"].sum(), held["responded"].sum()
+        rate_t = rt / len(sent) if len(sent) else math.nan
+        rate_c = rc / len(held) if len(held) else math.nan
+        # A decile without one of the groups has no difference: NaN, shown as "—".
+        low, high = (
+            newcombe_interval(int(rt), len(sent), int(rc), len(held))
+            if len(sent) and len(held)
+            else (math.nan, math.nan)
+        )
+        rows.append(row | {"response_treated": rate_t, "response_control": rate_c,
+                           "incremental_response": rate_t - rate_c, "ci_low": low,
+                           "ci_high": high})  # fmt: skip
     return CampaignRanking(
         note=note,
         scored=len(frame),

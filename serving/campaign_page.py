@@ -21,6 +21,10 @@ def _pct(value: float) -> str:
     return "—" if math.isnan(value) else f"{value:+.1%}"
 
 
+def _rate(value: float, form: str = "{:.1%}") -> str:
+    return "—" if math.isnan(value) else form.format(value)
+
+
 def _ci(low: float, high: float, pct: bool = False) -> str:
     if math.isnan(low):
         return "—"
@@ -94,9 +98,9 @@ def _ranking_section(ranking: CampaignRanking | None) -> str:
             str(int(r["decile"])),
             number(int(r["treated"])),
             number(int(r["control"])),
-            f"{r['mean_score']:.3f}",
-            f"{r['response_treated']:.1%}",
-            f"{r['response_control']:.1%}",
+            _rate(r["mean_score"], "{:.3f}"),
+            _rate(r["response_treated"]),
+            _rate(r["response_control"]),
             _pct(r["incremental_response"]),
             _ci(r["ci_low"], r["ci_high"], pct=True),
         ]
