@@ -163,13 +163,13 @@ def evaluate_cmd(
     page: Annotated[
         Path | None,
         typer.Option(
-            help="With --campaign: the HTML page (default: campaign_<day>.html in the "
+            help="With --campaign: the HTML page (default: campaign_DAY.html in the "
             "current folder)."
         ),
     ] = None,
     model: ModelOpt = None,
 ) -> None:
-    """After the horizon: realised lift of treated vs control, margin saved, calibration.
+    """After the horizon: realised effect of a list or a past campaign against its control group.
 
     With `--list`: run once a horizon has passed since the list's date, on data that includes
     it. Compares the churn of treated and control customers (lift with a 95% confidence
