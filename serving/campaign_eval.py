@@ -26,6 +26,7 @@ Qini curve and the uplift by decile of that ranking.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -323,12 +324,30 @@ def rank_campaign(evaluation: CampaignEvaluation, scores: pd.Series, note: str) 
     )
 
 
+#: Characters MLflow refuses in a metric name.
+_UNSAFE = re.compile(r"[^\w\-. /:]")
+
+
+def campaign_metrics(evaluation: CampaignEvaluation) -> dict[str, float]:
+    """The figures flat, ``<offer>.<figure>`` (offer names made MLflow-safe), finite ones only."""
+    numbers = evaluation.table.drop(columns="control_of")
+    metrics = {
+        f"{_UNSAFE.sub('_', str(offer))}.{key}": float(value)
+        for offer, row in numbers.iterrows()
+        for key, value in row.items()
+    }
+    if evaluation.ranking is not None:
+        metrics["ranking.qini"] = evaluation.ranking.qini
+    return {k: v for k, v in metrics.items() if math.isfinite(v)}
+
+
 __all__ = [
     "DEFAULT_RESPONSE_DAYS",
     "CampaignError",
     "CampaignEvaluation",
     "CampaignRanking",
     "campaign_contacts",
+    "campaign_metrics",
     "campaign_names",
     "compare_groups",
     "evaluate_campaign",

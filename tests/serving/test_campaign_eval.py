@@ -16,6 +16,7 @@ import pytest
 from winback.features import Dataset, load_dataset
 from winback.serving.campaign_eval import (
     CampaignError,
+    campaign_metrics,
     campaign_names,
     evaluate_campaign,
     rank_campaign,
@@ -69,6 +70,8 @@ def test_a_campaign_is_judged_per_offer_and_overall(small_dataset: Dataset, camp
         assert (table[f"{key}_ci_low"] <= table[key]).all()
         assert (table[key] <= table[f"{key}_ci_high"]).all()
     assert table.loc["all", "offer_cost"] == pytest.approx(contacts["cost"].sum())
+    metrics = campaign_metrics(judged)
+    assert metrics["all.treated"] == table.loc["all", "treated"] and "ranking.qini" not in metrics
     lines = judged.lines()
     assert lines[0].startswith(f"campaign {campaign_day}: ") and "in total:" in lines[-1]
 

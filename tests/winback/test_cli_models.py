@@ -199,3 +199,5 @@ def test_evaluate_a_campaign_ranked_by_the_champion(project: Path) -> None:
     assert "ranking: contacts ranked by model winback version 1's churn probability" in text
     page = (project / "out" / "campaign.html").read_text(encoding="utf-8")
     assert "Qini coefficient" in page and 'content="2024-01-30"' in page
+    run_id = re.search(r"MLflow run (\w+)", text)
+    assert run_id is not None, text

@@ -178,7 +178,7 @@ def evaluate_cmd(
     random control group, per offer and overall: incremental response (an order within
     `--response-days`), spend and margin per contact with 95% intervals, and, with the champion
     (or `--model`), the Qini curve and uplift by decile of its churn ranking as of the send day;
-    prints the table and writes an HTML page.
+    prints the table, writes an HTML page, and records both as an MLflow run.
     """
     if (list_file is None) == (campaign is None):
         raise typer.BadParameter(
@@ -216,27 +216,31 @@ def evaluate_cmd(
 def _evaluate_campaign(
     data: DataOptions, name: str, response_days: int, page: Path | None, model: str | None
 ) -> None:
-    """``evaluate --campaign``: the table, then the model's ranking where there is a model."""
-    from winback.cli.project import load, settings_for
+    """``evaluate --campaign``: the table, the model's ranking where there is a model, a run."""
+    import mlflow
+
+    from winback.cli.project import load, settings_for, tracking_settings
     from winback.cli.scoring import served_model
-    from winback.serving.campaign_eval import evaluate_campaign, rank_campaign
+    from winback.common import WinbackError
+    from winback.serving.campaign_eval import campaign_metrics, evaluate_campaign, rank_campaign
     from winback.serving.campaign_page import write_campaign_page
-    from winback.serving.model import ModelLoadError
     from winback.serving.scoring import score
+    from winback.settings import project_root
+    from winback.training.tracking import configure
 
     settings = settings_for(data)
     dataset = load(settings, data, None)
     evaluation = evaluate_campaign(dataset, name, response_days)
     try:
         served = served_model(settings, model)
-    except ModelLoadError as exc:
+        with step(f"Scoring as of the send day {evaluation.name}"):
+            scores, _ = score(dataset, served, evaluation.send_day, segments=settings.segments,
+                              reasons=0, keep_features=False)  # fmt: skip
+    except WinbackError as exc:
         if model is not None:
             raise
         out.print(f"no ranking: {exc}")
     else:
-        with step(f"Scoring as of the send day {evaluation.name}"):
-            scores, _ = score(dataset, served, evaluation.send_day, segments=settings.segments,
-                              reasons=0, keep_features=False)  # fmt: skip
         note = (
             f"contacts ranked by model {served.name} version {served.version}'s churn "
             f"probability as of {evaluation.name} (the model has no offer-effect estimate)"
@@ -249,6 +253,13 @@ def _evaluate_campaign(
     target = page or Path(f"campaign_{evaluation.name}.html")
     write_campaign_page(evaluation, target)
     out.print(f"Page: {target}")
+    configure(tracking_settings(settings), project_root(settings))
+    with mlflow.start_run(run_name=f"evaluate campaign {evaluation.name}") as run:
+        mlflow.set_tags({"winback.kind": "campaign_evaluation", "campaign": evaluation.name,
+                         "response_days": str(response_days)})  # fmt: skip
+        mlflow.log_metrics({f"campaign.{k}": v for k, v in campaign_metrics(evaluation).items()})
+        mlflow.log_artifact(str(target))
+    out.print(f"MLflow run {run.info.run_id}")
 
 
 @command(app, "drift")
