@@ -745,6 +745,45 @@ CASES = [
         r"^the data runs from 2024-01-01 to 2024-03-29: too short for 90 days of history",
         ("train", "--config", "winback.toml"),
     ),
+    case(
+        "evaluate an unknown campaign",
+        nothing,
+        r"^unknown campaign '2024-02-16': campaigns are named by their send day \(YYYY-MM-DD, "
+        r"in the business's time zone\); the data's are 2024-02-15$",
+        ("evaluate", "--config", "winback.toml", "--campaign", "2024-02-16"),
+    ),
+    case(
+        "evaluate a campaign without control",
+        append("ca.csv", "C07,2024-03-01,discount_10,True,1.5\n"),
+        r"^campaign 2024-03-01 has no control group: all 1 contacts were sent an offer",
+        ("evaluate", "--config", "winback.toml", "--campaign", "2024-03-01"),
+    ),
+    case(
+        "evaluate a campaign before its window closed",
+        nothing,
+        r"^campaign 2024-02-15: its 60-day response window runs to 2024-04-15 00:00 UTC but "
+        r"the data ends on 2024-03-29",
+        (
+            "evaluate",
+            "--config",
+            "winback.toml",
+            "--campaign",
+            "2024-02-15",
+            "--response-days",
+            "60",
+        ),
+    ),
+    usage(
+        "evaluate neither a list nor a campaign",
+        ("evaluate", "--config", "winback.toml"),
+        r"^invalid value for --list/--campaign: give exactly one of --list FILE or --campaign "
+        r"DAY\. Usage: winback evaluate \[OPTIONS\]",
+    ),
+    usage(
+        "evaluate both a list and a campaign",
+        ("evaluate", "--config", "winback.toml", "--list", "out.csv", "--campaign", "2024-02-15"),
+        r"^invalid value for --list/--campaign: give exactly one of --list FILE or --campaign",
+    ),
     usage(
         "unknown option",
         ("features", "--config", "winback.toml", "--as-off", "2024-06-01"),

@@ -187,3 +187,17 @@ def test_score_list_drift_and_evaluate_from_the_champion(project: Path, trained:
     unknown = invoke("score", "--config", "s.toml", "--out", "out/x.csv", "--model",
                      "models:/nothing@champion")  # fmt: skip
     assert unknown.exit_code == 1 and isinstance(unknown.exception, SystemExit)
+
+
+def test_evaluate_a_campaign_ranked_by_the_champion(project: Path) -> None:
+    judged = invoke("evaluate", "--config", "s.toml", "--campaign", "2024-01-30", "--page",
+                    "out/campaign.html")  # fmt: skip
+    assert judged.exit_code == 0, judged.output
+    text = judged.stdout
+    assert "campaign 2024-01-30: 33 treated, 5 control" in text
+    assert re.search(r"^all +33 +5 ", text, flags=re.MULTILINE), text
+    assert "ranking: contacts ranked by model winback version 1's churn probability" in text
+    page = (project / "out" / "campaign.html").read_text(encoding="utf-8")
+    assert "Qini coefficient" in page and 'content="2024-01-30"' in page
+    run_id = re.search(r"MLflow run (\w+)", text)
+    assert run_id is not None, text

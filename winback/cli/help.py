@@ -83,6 +83,8 @@ EXAMPLES = {
     "evaluate": _examples(
         "# a horizon after the list's date, with the data that came in since",
         "winback evaluate --config winback.toml --list winback_list.csv",
+        "# a past campaign with a random control, named by its send day",
+        "winback evaluate --config winback.toml --campaign 2024-07-30",
     ),
     "drift": _examples(
         "winback drift --config winback.toml",

@@ -140,15 +140,53 @@ def list_cmd(
 
 @command(app, "evaluate")
 def evaluate_cmd(
-    list_file: Annotated[Path, typer.Option("--list", help="A list written by `winback list`.")],
     data: DataOptions,
+    list_file: Annotated[
+        Path | None, typer.Option("--list", help="A list written by `winback list`.")
+    ] = None,
+    campaign: Annotated[
+        str | None,
+        typer.Option(
+            "--campaign",
+            metavar="<day>",
+            help="A past campaign with a random control group, named by its send day "
+            "(YYYY-MM-DD, in the business's time zone).",
+        ),
+    ] = None,
+    response_days: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="With --campaign: days after the send in which an order counts as a response.",
+        ),
+    ] = 14,
+    page: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --campaign: the HTML page (default: campaign_DAY.html in the "
+            "current folder)."
+        ),
+    ] = None,
+    model: ModelOpt = None,
 ) -> None:
-    """After the horizon: realised lift of treated vs control, margin saved, calibration.
+    """After the horizon: realised effect of a list or a past campaign against its control group.
 
-    Run once a horizon has passed since the list's date, on data that includes it. Compares
-    the churn of treated and control customers (lift with a 95% confidence interval), the margin
-    saved, and predicted against realised churn; the figures are recorded as an MLflow run.
+    With `--list`: run once a horizon has passed since the list's date, on data that includes
+    it. Compares the churn of treated and control customers (lift with a 95% confidence
+    interval), the margin saved, and predicted against realised churn; the figures are recorded
+    as an MLflow run. With `--campaign DAY`: judges the contacts of that send day by their
+    random control group, per offer and overall: incremental response (an order within
+    `--response-days`), spend and margin per contact with 95% intervals, and, with the champion
+    (or `--model`), the Qini curve and uplift by decile of its churn ranking as of the send day;
+    prints the table, writes an HTML page, and records both as an MLflow run.
     """
+    if (list_file is None) == (campaign is None):
+        raise typer.BadParameter(
+            "give exactly one of --list FILE or --campaign DAY", param_hint="--list/--campaign"
+        )
+    if campaign is not None:
+        _evaluate_campaign(data, campaign, response_days, page, model)
+        return
     import mlflow
     import pandas as pd
 
@@ -159,7 +197,7 @@ def evaluate_cmd(
     from winback.training.tracking import configure
 
     settings = settings_for(data)
-    if not list_file.is_file():
+    if list_file is None or not list_file.is_file():
         raise WinbackError(
             f"list file not found: {list_file}; pass a list written by `winback list --out`"
         )
@@ -172,6 +210,55 @@ def evaluate_cmd(
     with mlflow.start_run(run_name=f"evaluate list as of {result.as_of:%Y-%m-%d}") as run:
         mlflow.set_tags({"winback.kind": "list_evaluation", "list": str(list_file)})
         mlflow.log_metrics({f"list.{k}": float(v) for k, v in result.figures.items()})
+    out.print(f"MLflow run {run.info.run_id}")
+
+
+def _evaluate_campaign(
+    data: DataOptions, name: str, response_days: int, page: Path | None, model: str | None
+) -> None:
+    """``evaluate --campaign``: the table, the model's ranking where there is a model, a run."""
+    import mlflow
+
+    from winback.cli.project import load, settings_for, tracking_settings
+    from winback.cli.scoring import served_model
+    from winback.common import WinbackError
+    from winback.serving.campaign_eval import campaign_metrics, evaluate_campaign, rank_campaign
+    from winback.serving.campaign_page import write_campaign_page
+    from winback.serving.scoring import score
+    from winback.settings import project_root
+    from winback.training.tracking import configure
+
+    settings = settings_for(data)
+    dataset = load(settings, data, None)
+    evaluation = evaluate_campaign(dataset, name, response_days)
+    try:
+        served = served_model(settings, model)
+        with step(f"Scoring as of the send day {evaluation.name}"):
+            scores, _ = score(dataset, served, evaluation.send_day, segments=settings.segments,
+                              reasons=0, keep_features=False)  # fmt: skip
+    except WinbackError as exc:
+        if model is not None:
+            raise
+        out.print(f"no ranking: {exc}")
+    else:
+        note = (
+            f"contacts ranked by model {served.name} version {served.version}'s churn "
+            f"probability as of {evaluation.name} (the model has no offer-effect estimate)"
+        )
+        evaluation.ranking = rank_campaign(
+            evaluation, scores.set_index("customer_id")["churn_probability"], note
+        )
+    for line in evaluation.lines():
+        out.print(line)
+    target = page or Path(f"campaign_{evaluation.name}.html")
+    write_campaign_page(evaluation, target)
+    out.print(f"Page: {target}")
+    configure(tracking_settings(settings), project_root(settings))
+    with mlflow.start_run(run_name=f"evaluate campaign {evaluation.name}") as run:
+        mlflow.set_tags({"winback.kind": "campaign_evaluation", "campaign": evaluation.name,
+                         "response_days": str(response_days)})  # fmt: skip
+        mlflow.log_metrics({f"campaign.{k}": v for k, v in campaign_metrics(evaluation).items()})
+        mlflow.log_artifact(str(target))
     out.print(f"MLflow run {run.info.run_id}")
 
 
