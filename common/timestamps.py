@@ -47,6 +47,15 @@ def to_utc_naive(moment: date | datetime | str | pd.Timestamp, zone: str = UTC) 
     return ts.to_pydatetime()
 
 
+def local_day(moment: datetime, zone: str = UTC) -> date:
+    """The business's day on which naive-UTC ``moment`` falls: a cutoff is the start of its day.
+
+    What every message, page and answer shows for a cutoff, so that ``--as-of 2024-10-01`` in
+    Berlin reads back as 2024-10-01, not as the UTC date of its midnight (2024-09-30).
+    """
+    return pd.Timestamp(moment).tz_localize(UTC).tz_convert(check_zone(zone)).date()
+
+
 def local_midnight_after(instant: datetime, zone: str = UTC) -> datetime:
     """The midnight in ``zone`` after the local day of naive-UTC ``instant``, as naive UTC."""
     local = pd.Timestamp(instant).tz_localize(UTC).tz_convert(zone)
@@ -66,4 +75,11 @@ def local_calendar(start: datetime, end: datetime, freq: str, zone: str = UTC) -
     return [c for c in cutoffs if start <= c <= end]
 
 
-__all__ = ["UTC", "check_zone", "local_calendar", "local_midnight_after", "to_utc_naive"]
+__all__ = [
+    "UTC",
+    "check_zone",
+    "local_calendar",
+    "local_day",
+    "local_midnight_after",
+    "to_utc_naive",
+]

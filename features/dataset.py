@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import duckdb
 import pandas as pd
 
 from winback.common.errors import SettingsError
-from winback.common.timestamps import local_midnight_after, to_utc_naive
+from winback.common.timestamps import local_day, local_midnight_after, to_utc_naive
 from winback.features.settings import TableName
 
 
@@ -94,16 +95,17 @@ class Dataset:
             return
         first, last = span
         end = local_midnight_after(last, self.timezone)
-        covers = f"the transactions run from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        day = partial(local_day, zone=self.timezone)
+        covers = f"the transactions run from {day(first)} to {day(last)}"
         if moment <= first:
             raise SettingsError(
-                f"as of {moment:%Y-%m-%d} is not after the first transaction: {covers}. "
+                f"as of {day(moment)} is not after the first transaction: {covers}. "
                 "Choose a date after the first."
             )
         if (moment - end).days > max_days_after:
             raise SettingsError(
-                f"as of {moment:%Y-%m-%d} is {(moment - end).days:,} days after the data ends: "
-                f"{covers}. Choose a date up to {end + timedelta(days=max_days_after):%Y-%m-%d}, "
+                f"as of {day(moment)} is {(moment - end).days:,} days after the data ends: "
+                f"{covers}. Choose a date up to {day(end + timedelta(days=max_days_after))}, "
                 "or load newer data."
             )
 

@@ -48,6 +48,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from winback.common import SettingsError, WinbackError
+from winback.common.timestamps import local_day, to_utc_naive
 from winback.features import Dataset, FeatureSettings, SegmentSettings, build_features
 from winback.features import build_segments as build_segment_rows
 from winback.features.snapshots import data_end
@@ -147,6 +148,15 @@ class _Data:
     loaded_at: datetime
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def day(self, moment: datetime) -> date:
+        """The business's day of a cutoff, as requests name it and answers give it back."""
+        return local_day(moment, self.dataset.timezone)
+
+    @property
+    def end_day(self) -> date:
+        """The day after the last transaction in the business's zone: the default as_of."""
+        return self.day(self.end)
+
 
 @dataclass(frozen=True)
 class _ListInputs:
@@ -204,7 +214,7 @@ class _State:
         self.loaded = LoadedModel(**ref.model_dump(), uri=model.uri, loaded_at=self.loaded_at)
         self.health = Health(
             model=ref,
-            data_end=data.end.date(),
+            data_end=data.end_day,
             model_loaded_at=self.loaded_at,
             data_loaded_at=data.loaded_at,
         )
@@ -361,14 +371,14 @@ def _prepare(model_uri: str, data: _Data, config: _Config, builder: ThreadPoolEx
 # --- helpers of the endpoints -------------------------------------------------------------------
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def _records(frame: pd.DataFrame, data: _Data) -> list[dict[str, Any]]:
     """Rows as plain Python values, NaN as None, reasons parsed from their JSON text."""
     rows: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for row in rows:
         if "reasons" in row:
             row["reasons"] = json.loads(row["reasons"] or "[]")
         if isinstance(row.get("as_of"), datetime):
-            row["as_of"] = row["as_of"].date()
+            row["as_of"] = data.day(row["as_of"])
         if isinstance(row.get("scored_at"), datetime):
             row["scored_at"] = row["scored_at"].replace(tzinfo=UTC)
     return rows
@@ -449,7 +459,7 @@ def _feature_frame(
 def _score_ids(state: _State, cut: _Cutoff, ids: list[str]) -> list[ScoreRow | None]:
     """The scores of the customers ``ids`` at the cutoff; None for ids it does not know."""
     where = cut.rows.get_indexer(ids)
-    known = iter(_records(state.score_rows(cut, where[where >= 0])))
+    known = iter(_records(state.score_rows(cut, where[where >= 0]), state.data))
     return [ScoreRow.model_validate(next(known)) if at >= 0 else None for at in where]
 
 
@@ -463,7 +473,8 @@ def _parsed(schema: type[_Schema], body: bytes) -> _Schema:
 
 
 def _as_of(requested: date | None, data: _Data) -> datetime:
-    return datetime.combine(requested, datetime.min.time()) if requested else data.end
+    """The cutoff of a requested day: its midnight in the business's zone, as the CLI reads it."""
+    return to_utc_naive(requested, data.dataset.timezone) if requested else data.end
 
 
 # --- the endpoints ------------------------------------------------------------------------------
@@ -512,7 +523,7 @@ class _Service:
 
         def answer(rows: list[ScoreRow | None]) -> Response:
             body = ScoresResponse(
-                as_of=cut.as_of.date(),
+                as_of=state.data.day(cut.as_of),
                 model=state.ref,
                 scores=[row for row in rows if row is not None],
                 unknown_ids=[i for i, row in zip(ids, rows, strict=True) if row is None],
@@ -541,7 +552,7 @@ class _Service:
             predicted["clv"] = np.nan
         predicted["value_at_risk"] = predicted["churn_probability"] * predicted["clv"].clip(0)
         predicted["population"] = bundle.population(frame)
-        rows = _records(predicted)
+        rows = _records(predicted, state.data)
         if k := self.config.scoring.reasons:
             reasons = reason_codes(bundle, frame, state.dictionary, k, state.latest.reference)
             for row, found in zip(rows, reasons, strict=True):
@@ -589,7 +600,7 @@ class _Service:
         }
         return _json(
             ListResponse(
-                as_of=cut.as_of.date(),
+                as_of=state.data.day(cut.as_of),
                 budget=request.budget,
                 model=state.ref,
                 figures=ListFigures.model_validate(figures),
@@ -597,13 +608,13 @@ class _Service:
                 effect_sources=wl.effect_sources,
                 excluded=wl.excluded,
                 notes=list(inputs.notes),
-                rows=[ListRow.model_validate(r) for r in _records(wl.frame)],
+                rows=[ListRow.model_validate(r) for r in _records(wl.frame, state.data)],
             )
         )
 
     def data_end(self) -> date:
         """The last day of the served data."""
-        return self.state.data.end.date()
+        return self.state.data.end_day
 
     async def page_list(self, request: ListRequest) -> PageList:
         """The list ``POST /list`` answers for ``request``, with what the page shows beside it."""
@@ -618,7 +629,7 @@ class _Service:
             model_name=state.model.name,
             model_version=state.model.version,
             model_created_at=state.model.created_at,
-            data_end=state.data.end.date(),
+            data_end=state.data.end_day,
             notes=list(inputs.notes),
             model_uri=state.model.uri,
         )
@@ -646,7 +657,7 @@ class _Service:
             previous=old.loaded,
             current=new.loaded,
             data_reloaded=new.data is not old.data,
-            data_end=new.data.end.date(),
+            data_end=new.data.end_day,
         )
 
 

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
 from winback.common import WinbackError
+from winback.common.timestamps import local_day
 from winback.features import Dataset, LabelSettings, build_labels
 from winback.features.snapshots import data_end
 from winback.training.metrics import classification_metrics, reliability_table
@@ -55,13 +56,20 @@ class ListEvaluation:
     figures: dict[str, float]
     outcomes: pd.DataFrame
     reliability: pd.DataFrame
+    #: The business's time zone: the list is as of the start of its day there.
+    timezone: str = "UTC"
+
+    @property
+    def day(self) -> date:
+        """The business's day the list is as of."""
+        return local_day(self.as_of, self.timezone)
 
     def lines(self) -> list[str]:
         """A short printed summary; every realised figure with its 95% interval."""
         f = self.figures
         treated, control = int(f["treated"]), int(f["control"])
         return [
-            f"list as of {self.as_of:%Y-%m-%d}, outcomes over {self.horizon_days} days: "
+            f"list as of {self.day}, outcomes over {self.horizon_days} days: "
             f"{treated:,} treated, {control:,} control",
             f"offers recorded as sent: {int(f['sent']):,} of {treated:,} treated customers "
             f"({f['sent'] / treated:.0%}); {int(f['control_sent']):,} control customers were "
@@ -103,12 +111,14 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
     if len(stamps) != 1:
         raise WinbackError(f"the list holds {len(stamps)} as_of dates; evaluate one list at a time")
     as_of = pd.Timestamp(stamps[0]).to_pydatetime()
+    zone = dataset.timezone
     end = data_end(dataset)
     closes = as_of + timedelta(days=labels.horizon_days)
+    day, closes_day, end_day = (local_day(m, zone) for m in (as_of, closes, end))
     if closes > end:
         raise HorizonNotPassedError(
-            f"the list's outcomes run to {closes:%Y-%m-%d} ({labels.horizon_days} days after "
-            f"{as_of:%Y-%m-%d}), but the data ends on {end:%Y-%m-%d}: evaluate it after that"
+            f"the list's outcomes run to {closes_day} ({labels.horizon_days} days after "
+            f"{day}), but the data ends on {end_day}: evaluate it after that"
         )
     control = frame["control"].astype(bool).to_numpy()
     contacts = _contacts(dataset, as_of, closes)
@@ -121,8 +131,8 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
         others = int(ids[~control].isin(contacted).sum())
         raise ListNotSentError(
             f"the campaigns data records none of the list's offers sent to its "
-            f"{int((~control).sum()):,} treated customers from {as_of:%Y-%m-%d} to "
-            f"{closes:%Y-%m-%d}"
+            f"{int((~control).sum()):,} treated customers from {day} to "
+            f"{closes_day}"
             + (f" ({others:,} of them got other offers)" if others else "")
             + ": a list that was not sent has saved nothing. If it was sent, load its contacts "
             "into the campaigns table (customer_id, timestamp, offer as the list names it, "
@@ -139,8 +149,8 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
         raise ListNotSentError(
             f"the campaigns data records the list's offers sent to {int(sent.sum()):,} of its "
             f"{sent.size:,} treated customers ({share_treated:.0%}), not clearly more often than "
-            f"to its control customers ({share_control:.0%}) from {as_of:%Y-%m-%d} to "
-            f"{closes:%Y-%m-%d}: "
+            f"to its control customers ({share_control:.0%}) from {day} to "
+            f"{closes_day}: "
             "a list that was not sent has saved nothing. If it was sent, load its contacts into "
             "the campaigns table and evaluate again"
         )
@@ -153,7 +163,7 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
     unknown = int(table["churned"].isna().sum())
     if unknown:
         raise WinbackError(
-            f"{unknown} customers of the list have no order before {as_of:%Y-%m-%d} in this "
+            f"{unknown} customers of the list have no order before {day} in this "
             "data: is it the data the list was made from?"
         )
     churned = table["churned"].to_numpy(dtype="float64")
@@ -169,7 +179,9 @@ def evaluate_list(dataset: Dataset, frame: pd.DataFrame, labels: LabelSettings) 
     scored = classification_metrics(churned, table["churn_probability"].to_numpy(float))
     figures |= {k: scored[k] for k in ("brier", "ece", "mean_predicted", "base_rate", "roc_auc")}
     reliability = reliability_table(churned, table["churn_probability"].to_numpy(float))
-    return ListEvaluation(as_of, labels.horizon_days, figures, table, reliability)
+    return ListEvaluation(
+        as_of, labels.horizon_days, figures, table, reliability, timezone=dataset.timezone
+    )
 
 
 def _contacts(dataset: Dataset, start: datetime, end: datetime) -> pd.DataFrame:

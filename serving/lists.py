@@ -14,7 +14,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from winback.common import (
 )
 from winback.common.figures import new_figure, save_figure
 from winback.common.html import escape, key_figures, number, page, png_uri, section, table
+from winback.common.timestamps import local_day
 from winback.features import Dataset, FeatureSettings
 from winback.serving.model import ServedModel
 from winback.serving.output import is_database_url, write_output
@@ -67,6 +68,13 @@ class WinbackList:
     #: Plain names of the features the reasons name ("time since last order"); a feature not
     #: here reads as its name with spaces.
     reason_names: dict[str, str] = field(default_factory=dict)
+    #: The business's time zone (the data's): the list is as of the start of its day there.
+    timezone: str = "UTC"
+
+    @property
+    def day(self) -> date:
+        """The business's day the list is as of: what ``--as-of`` said."""
+        return local_day(self.as_of, self.timezone)
 
 
 def build_list(
@@ -131,6 +139,7 @@ def build_list(
         settings=settings,
         effect_note=uplift.describe() if uplift is not None else "",
         reason_names=plain_names(dictionary) if dictionary is not None else {},
+        timezone=dataset.timezone,
     )
     result.figures = list_figures(result)
     result.frame = chosen[list(LIST_COLUMNS)]
@@ -248,7 +257,7 @@ def summary_lines(wl: WinbackList) -> list[str]:
     footing = effect_footing(wl)
     budget = "no budget limit" if wl.budget is None else f"budget {wl.budget:,.2f}"
     lines = [
-        f"win-back list as of {wl.as_of:%Y-%m-%d}: {f['customers']:,} customers "
+        f"win-back list as of {wl.day}: {f['customers']:,} customers "
         f"({f['treated']:,} offers, {f['control']:,} control, seed {wl.settings.seed})",
         f"{budget}; used {f['budget_used']:,.2f} on offers (contact costs and expected "
         f"discounts; {footing})",
@@ -433,7 +442,7 @@ def list_summary_html(wl: WinbackList, describes: ListFile | None = None) -> str
     ]
     nav = "".join(f'<a href="#{s}">{s.capitalize()}</a>' for s in
                   ("summary", "budget", "reasons", "top", "excluded"))  # fmt: skip
-    subtitle = f"As of {wl.as_of:%Y-%m-%d}; offer effects: " + (
+    subtitle = f"As of {wl.day}; offer effects: " + (
         ", ".join(f"{o} {s}" for o, s in sorted(wl.effect_sources.items())) or "none"
     )
     meta: dict[str, str] = {}

@@ -151,9 +151,9 @@ def _unauthorized() -> Response:
     )
 
 
-def _file_name(wl_as_of: datetime, choice: Choice, suffix: str) -> str:
+def _file_name(day: date, choice: Choice, suffix: str) -> str:
     budget = "nolimit" if choice.budget is None else f"{choice.budget:g}"
-    return f"winback_list_{wl_as_of:%Y%m%d}_budget{budget}{suffix}"
+    return f"winback_list_{day:%Y%m%d}_budget{budget}{suffix}"
 
 
 class _Page:
@@ -250,12 +250,12 @@ class _Page:
             return built
         wl = built.wl
         data = await run_in_threadpool(list_csv, wl)
-        name = _file_name(wl.as_of, choice, ".csv")
+        name = _file_name(wl.day, choice, ".csv")
         if kind == "summary":
             digest = hashlib.sha256(data).hexdigest()
             page = await run_in_threadpool(list_summary_html, wl, ListFile(name, digest))
             data = page.encode()
-            name = _file_name(wl.as_of, choice, ".summary.html")
+            name = _file_name(wl.day, choice, ".summary.html")
         media = "text/csv; charset=utf-8" if kind == "csv" else "text/html; charset=utf-8"
         headers = {**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'}
         return Response(data, media_type=media, headers=headers)

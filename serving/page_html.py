@@ -207,8 +207,8 @@ def reproduce(choice: Choice, wl: WinbackList) -> str:
         body["offers"] = list(choice.offers)
     if choice.control_share is not None:
         body["control_share"] = choice.control_share
-    body["as_of"] = f"{wl.as_of:%Y-%m-%d}"
-    cli = ["winback list --config winback.toml", f"--as-of {wl.as_of:%Y-%m-%d}"]
+    body["as_of"] = f"{wl.day}"
+    cli = ["winback list --config winback.toml", f"--as-of {wl.day}"]
     if choice.budget is not None:
         cli.append(f"--budget {choice.budget:g}")
     cli += [f"--offer {o}" for o in choice.offers or ()]
@@ -259,7 +259,7 @@ def _subtitle(built: PageList) -> str:
     return (
         f"{'Champion model' if '@champion' in built.model_uri else 'Model'} "
         f"{built.model_name} version {built.model_version}{made}. Data up to "
-        f"{built.data_end:%Y-%m-%d}; this list as of {built.wl.as_of:%Y-%m-%d}. This page reads "
+        f"{built.data_end:%Y-%m-%d}; this list as of {built.wl.day}. This page reads "
         "the model and the data; it never changes them."
     )
 
@@ -313,7 +313,7 @@ def list_page(
         section(
             "customers",
             "Who is slipping away",
-            f"<p>{number(len(base))} customers as of {wl.as_of:%Y-%m-%d}; value at risk "
+            f"<p>{number(len(base))} customers as of {wl.day}; value at risk "
             f"(P(churn) × forecast CLV, no interval) <b>{escape(f'{at_risk:,.0f}')}</b>.</p>"
             + base_table(base),
         ),
@@ -361,7 +361,7 @@ def confirm_page(built: PageList, choice: Choice, csrf: str, digest: str) -> str
             (f"held out as control (seed {wl.settings.seed})", number(f["control"])),
             ("money on offers", escape(f"{f['budget_used']:,.2f}")),
             (f"expected margin saved ({footing})", escape(f"{f['expected_margin_saved']:,.2f}")),
-            ("list as of", f"{wl.as_of:%Y-%m-%d}"),
+            ("list as of", f"{wl.day}"),
             ("model", escape(f"{built.model_name} version {built.model_version}")),
             ("list SHA-256", f"<code>{digest[:16]}…</code>"),
         ],

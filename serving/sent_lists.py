@@ -59,7 +59,7 @@ def record_sent(wl: WinbackList, folder: Path, choices: dict[str, Any], sent_at:
         record = {
             **choices,
             "seed": wl.settings.seed,
-            "as_of": f"{wl.as_of:%Y-%m-%d}",
+            "as_of": f"{wl.day}",
             "sent_at": sent_at.isoformat(),
             "rows": len(wl.frame),
             "offers_sent": int((~wl.frame["control"].astype(bool)).sum()),

@@ -112,6 +112,17 @@ def test_a_cutoff_outside_the_data_is_refused_with_its_range() -> None:
         dataset.check_cutoff(datetime(1990, 1, 1), max_days_after=31)
 
 
+def test_a_refused_cutoff_is_named_by_the_business_s_own_day() -> None:
+    # Berlin's midnight of 1 January 1990 is 31 December 1989 in UTC: say the day the user wrote.
+    dataset = load_dataset(
+        DataSettings(timezone="Europe/Berlin"), frames={"transactions": _orders()}
+    )
+    with pytest.raises(SettingsError, match=r"^as of 1990-01-01 is not after"):
+        dataset.check_cutoff(dataset.cutoff("1990-01-01"), max_days_after=31)
+    with pytest.raises(SettingsError, match=r"^as of 2099-01-01 is "):
+        dataset.check_cutoff(dataset.cutoff("2099-01-01"), max_days_after=31)
+
+
 def test_the_business_zone_comes_from_the_transactions_source_when_not_set() -> None:
     data = DataSettings(transactions=SourceSettings(path=Path("x.csv"), timezone="Asia/Tokyo"))
     assert data.business_zone() == "Asia/Tokyo"

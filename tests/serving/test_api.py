@@ -204,6 +204,41 @@ def test_scores_as_of_an_earlier_cutoff(client, token) -> None:
     assert earlier["scores"][0]["churn_probability"] != latest["scores"][0]["churn_probability"]
 
 
+def test_a_berlin_business_asks_for_its_own_day_and_gets_it_back(
+    small_world, bundle_dir, token
+) -> None:
+    """``as_of`` is the business's day: its midnight there, and the same day in the answer."""
+    customer = "C0000001"
+    # Frames hold UTC: 22:30 on 30 September is 00:30 on 1 October in Berlin, before UTC's
+    # midnight but after Berlin's, so only a cutoff at Berlin's midnight leaves it out.
+    late = pd.DataFrame(
+        {"customer_id": [customer], "timestamp": [pd.Timestamp("2024-09-30 22:30")],
+         "amount": [500.0], "order_id": ["late-night"]}
+    )  # fmt: skip
+    answers = []
+    for extra in (None, late):
+        frames = {t: getattr(small_world, t) for t in TABLES}
+        if extra is not None:
+            frames["transactions"] = pd.concat([frames["transactions"], extra], ignore_index=True)
+
+        def berlin(frames: dict[str, pd.DataFrame] = frames) -> Dataset:
+            return load_dataset(DataSettings(timezone="Europe/Berlin"), frames=frames)
+
+        app = create_app(berlin, model_uri=str(bundle_dir), settings=Settings(api=LIMITS))
+        with TestClient(app) as client:
+            body = {"customer_ids": [customer], "as_of": "2024-10-01"}
+            answers.append(client.post("/scores", json=body, headers=token).json())
+    without, with_late_order = answers
+    assert without["as_of"] == with_late_order["as_of"] == "2024-10-01"
+    assert without["scores"][0]["as_of"] == "2024-10-01"
+
+    # The order on the requested day is not seen: the scores are the same without it.
+    def scores(answer: dict) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "scored_at"} for row in answer["scores"]]
+
+    assert scores(with_late_order) == scores(without)
+
+
 @pytest.mark.parametrize(
     "body",
     [

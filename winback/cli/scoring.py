@@ -16,6 +16,7 @@ from winback.cli.console import err, out, step
 from winback.cli.inputs import check_date, check_output_target
 from winback.cli.options import DataOptions
 from winback.cli.project import load, tracking_settings
+from winback.common.timestamps import local_day
 from winback.features import Dataset
 from winback.features.snapshots import data_end
 from winback.serving.drift import DriftReport, drift_report
@@ -56,7 +57,8 @@ def _scores(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=out, transient=True, disable=out.quiet) as progress:
-        task = progress.add_task(f"Scoring as of {cutoff:%Y-%m-%d}", total=None)
+        day = local_day(cutoff, dataset.timezone)
+        task = progress.add_task(f"Scoring as of {day}", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
@@ -71,7 +73,7 @@ def _scores(
             progress=advance,
             keep_features=keep_features,
         )
-    out.print(f"✓ Scored {len(scores):,} customers as of {cutoff:%Y-%m-%d}")
+    out.print(f"✓ Scored {len(scores):,} customers as of {day}")
     report = drift(model, scores, features, settings)
     if report is not None and report.status != "ok":
         err.print(

@@ -207,7 +207,7 @@ def evaluate_cmd(
     for line in result.lines():
         out.print(line)
     configure(tracking_settings(settings), project_root(settings))
-    with mlflow.start_run(run_name=f"evaluate list as of {result.as_of:%Y-%m-%d}") as run:
+    with mlflow.start_run(run_name=f"evaluate list as of {result.day}") as run:
         mlflow.set_tags({"winback.kind": "list_evaluation", "list": str(list_file)})
         mlflow.log_metrics({f"list.{k}": float(v) for k, v in result.figures.items()})
     out.print(f"MLflow run {run.info.run_id}")
@@ -280,6 +280,7 @@ def drift_cmd(
     from winback.cli.project import settings_for, tracking_settings
     from winback.cli.scoring import drift, scoring_run
     from winback.common import WinbackError
+    from winback.common.timestamps import local_day
     from winback.serving.drift import log_drift
     from winback.settings import project_root
     from winback.training.tracking import configure
@@ -301,7 +302,8 @@ def drift_cmd(
     )
     for line in report.warnings():
         out.print(f"  {line}")
-    with mlflow.start_run(run_name=f"drift as of {cutoff:%Y-%m-%d}") as run:
+    day = local_day(cutoff, scored.dataset.timezone)
+    with mlflow.start_run(run_name=f"drift as of {day}") as run:
         mlflow.set_tags({"winback.kind": "drift", "model_version": served.version})
         log_drift(report, cutoff)
     out.print(f"MLflow run {run.info.run_id}")
