@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from winback.common import WinbackError
+from winback.common.timestamps import local_day
 from winback.features import Dataset
 from winback.features.builder import prepare_orders
 from winback.features.definitions import local_day_start
@@ -128,11 +129,6 @@ def _ci(row: pd.Series, key: str, form: str = "{:+,.2f}") -> str:
     return f"{form.format(row[key])} ({form.format(low)} … {form.format(high)})"
 
 
-def _day_name(dataset: Dataset, day: pd.Timestamp) -> str:
-    """The local date of a send day's midnight (naive UTC)."""
-    return f"{day.tz_localize('UTC').tz_convert(dataset.timezone):%Y-%m-%d}"
-
-
 def campaign_names(dataset: Dataset) -> pd.DataFrame:
     """Every send day with a known ``treated``: name, send_day, treated and control contacts."""
     columns = ["name", "send_day", "treated", "control"]
@@ -146,7 +142,7 @@ def campaign_names(dataset: Dataset) -> pd.DataFrame:
                   FROM campaigns WHERE treated IS NOT NULL GROUP BY ALL)
             GROUP BY day ORDER BY day"""
     ).df()
-    days.insert(0, "name", [_day_name(dataset, pd.Timestamp(d)) for d in days["send_day"]])
+    days.insert(0, "name", [str(local_day(d, dataset.timezone)) for d in days["send_day"]])
     return days[columns]
 
 

@@ -34,9 +34,8 @@ from winback.common import WinbackError
 from winback.common.timestamps import local_day
 from winback.features import Dataset, LabelSettings, build_labels
 from winback.features.snapshots import data_end
+from winback.serving.effect_intervals import Z_95
 from winback.training.metrics import classification_metrics, reliability_table
-
-Z_95 = 1.959963984540054
 
 
 class HorizonNotPassedError(WinbackError):
