@@ -374,11 +374,15 @@ def _prepare(model_uri: str, data: _Data, config: _Config, builder: ThreadPoolEx
 def _records(frame: pd.DataFrame, data: _Data) -> list[dict[str, Any]]:
     """Rows as plain Python values, NaN as None, reasons parsed from their JSON text."""
     rows: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    # Rows share a cutoff or a few: each is turned into the business's day once, not per row.
+    days: dict[datetime, date] = {}
     for row in rows:
         if "reasons" in row:
             row["reasons"] = json.loads(row["reasons"] or "[]")
-        if isinstance(row.get("as_of"), datetime):
-            row["as_of"] = data.day(row["as_of"])
+        if isinstance(moment := row.get("as_of"), datetime):
+            if moment not in days:
+                days[moment] = data.day(moment)
+            row["as_of"] = days[moment]
         if isinstance(row.get("scored_at"), datetime):
             row["scored_at"] = row["scored_at"].replace(tzinfo=UTC)
     return rows
